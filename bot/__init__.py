@@ -1,0 +1,1 @@
+"""Transports (Telegram, Matrix, console), scheduler wiring, settings and the CLI."""

@@ -1,0 +1,60 @@
+"""Wiring shared by every entry point: database, offer base, features and the conversation service."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+
+from bot.conversation import ConversationService
+from bot.settings import Settings
+from db import migrate, offer_store
+from db.engine import make_engine, session_scope
+from handlers.features import FeatureRegistry
+from knowledge.base import KnowledgeBase
+from knowledge.loader import load_offer_base
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """Start-up cannot continue; the message is one line for the operator."""
+
+
+def open_database(settings: Settings, migrate_schema: bool = True) -> sa.Engine:
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise StartupError(
+            f"Datenbank nicht erreichbar ({engine.url.render_as_string(hide_password=True)}): {reason}"
+        ) from None
+    if migrate_schema:
+        migrate.upgrade(settings.database_url)
+    return engine
+
+
+def load_knowledge(engine: sa.Engine) -> KnowledgeBase:
+    """The database is the truth; an empty offer table is filled from the bundled files first."""
+    with session_scope(engine) as session:
+        if offer_store.offer_count(session) == 0:
+            report = offer_store.upsert_offer_base(session, load_offer_base())
+            log.info("bundled offer base loaded: %d entries added", report.added)
+    with session_scope(engine) as session:
+        return KnowledgeBase.from_offer_base(offer_store.read_offer_base(session))
+
+
+def build_features(settings: Settings) -> FeatureRegistry:
+    from handlers import privacy
+
+    registry = FeatureRegistry()
+    privacy.register(registry)
+    return registry
+
+
+def build_service(settings: Settings, engine: sa.Engine | None = None) -> ConversationService:
+    engine = engine or open_database(settings)
+    return ConversationService(engine, load_knowledge(engine), settings, build_features(settings))

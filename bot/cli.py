@@ -1,0 +1,132 @@
+"""The `bildungslotse` command line (typer): chat, run, database and offer-base maintenance."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import sqlalchemy as sa
+import typer
+
+from bot.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    help="Bildungslotse – Beratungs-Chatbot des Netzwerks „Vernetzte Bildungsräume“.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Datenbank verwalten.", no_args_is_help=True)
+knowledge_app = typer.Typer(help="Angebotsbasis prüfen und laden.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(knowledge_app, name="knowledge")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"Fehler: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        fail(str(exc), 2)
+
+
+def engine_or_exit(settings: Settings, migrate_schema: bool = True) -> sa.Engine:
+    from bot.app import StartupError, open_database
+
+    try:
+        return open_database(settings, migrate_schema=migrate_schema)
+    except StartupError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def chat(
+    user: Annotated[str, typer.Option(help="Name der Unterhaltung, die fortgesetzt wird.")] = "console",
+) -> None:
+    """Mit dem Bildungslotsen in der Konsole sprechen (Zeile für Zeile, Zahlen wählen Optionen)."""
+    from bot.app import build_service
+    from bot.console import run_chat
+    from bot.logs import configure_logging
+
+    settings = settings_or_exit()
+    configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
+    service = build_service(settings, engine_or_exit(settings))
+    run_chat(service, user)
+
+
+@app.command()
+def run() -> None:
+    """Alle konfigurierten Messenger starten (Telegram, Matrix)."""
+    from bot.logs import configure_logging
+    from bot.runner import run_transports
+
+    settings = settings_or_exit()
+    configure_logging(settings)
+    engine = engine_or_exit(settings)
+    try:
+        run_transports(settings, engine)
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:  # one clear line, details in the log
+        fail(f"{type(exc).__name__}: {exc}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Datenbankschema auf den neuesten Stand bringen (Alembic)."""
+    settings = settings_or_exit()
+    engine_or_exit(settings).dispose()
+    typer.echo("Datenbank ist auf dem neuesten Stand.")
+
+
+PathArg = Annotated[
+    Path | None, typer.Argument(help="Verzeichnis mit offers.yaml, institutions.yaml, sources.yaml")
+]
+
+
+@knowledge_app.command("check")
+def knowledge_check(path: PathArg = None) -> None:
+    """Angebotsdateien prüfen, ohne etwas zu schreiben."""
+    from knowledge.loader import KnowledgeError, load_offer_base
+
+    try:
+        base = load_offer_base(path)
+    except KnowledgeError as exc:
+        fail(str(exc))
+    typer.echo(
+        f"OK: {len(base.offers)} Angebote, {len(base.institutions)} Einrichtungen, "
+        f"{len(base.sources)} Quellen."
+    )
+
+
+@knowledge_app.command("load")
+def knowledge_load(path: PathArg = None) -> None:
+    """Angebotsdateien prüfen und in die Datenbank laden (nach id; zweimal laden ändert nichts)."""
+    from db.engine import session_scope
+    from db.offer_store import upsert_offer_base
+    from knowledge.loader import KnowledgeError, load_offer_base
+
+    try:
+        base = load_offer_base(path)
+    except KnowledgeError as exc:
+        fail(f"{exc} – nichts importiert.")
+    settings = settings_or_exit()
+    engine = engine_or_exit(settings)
+    with session_scope(engine) as session:
+        report = upsert_offer_base(session, base)
+    engine.dispose()
+    typer.echo(
+        f"Geladen: {report.added} neu, {report.updated} geändert, {report.unchanged} unverändert, "
+        f"{report.removed} entfernt."
+    )
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m bot.cli`
+    app(prog_name="bildungslotse")
+    sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

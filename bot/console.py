@@ -1,0 +1,80 @@
+"""The console transport: the same dialog in a terminal, or driven line by line by a script.
+
+Options are numbered across all replies of one turn; typing a number picks that option.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Iterable
+from typing import TextIO
+
+from bot.conversation import ConversationService
+from handlers.turn import Option, Reply, Turn, TurnKind
+
+TRANSPORT = "console"
+
+
+def parse_line(line: str, user: str, options: list[Option]) -> Turn:
+    text = line.strip()
+    if text.isdigit() and options:
+        index = int(text) - 1
+        if 0 <= index < len(options):
+            return Turn(TRANSPORT, user, TurnKind.OPTION, option_id=options[index].id)
+    if text.startswith("/") and len(text) > 1 and not text[1:2].isspace():
+        name, _, args = text[1:].partition(" ")
+        return Turn(TRANSPORT, user, TurnKind.COMMAND, command=name.lower(), args=args.strip())
+    return Turn(TRANSPORT, user, TurnKind.TEXT, text=line.rstrip("\n"))
+
+
+def render(replies: Iterable[Reply]) -> tuple[str, list[Option]]:
+    lines: list[str] = []
+    options: list[Option] = []
+    for reply in replies:
+        lines.append(reply.text)
+        lines.extend(f"   → {link.label}: {link.url}" for link in reply.links if link.url not in reply.text)
+        if reply.attachment:
+            lines.append(f"   [Datei: {reply.attachment.filename}]")
+        for option in reply.options:
+            options.append(option)
+            lines.append(f"  {len(options)}) {option.label}")
+        lines.append("")
+    return "\n".join(lines), options
+
+
+async def chat(
+    service: ConversationService,
+    user: str,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    interactive: bool | None = None,
+    read: Callable[[str], str] | None = None,
+) -> None:
+    interactive = stdin.isatty() if interactive is None else interactive
+    options: list[Option] = []
+
+    async def send(turn: Turn) -> None:
+        nonlocal options
+        text, new_options = render(await service.handle(turn))
+        options = new_options or options
+        stdout.write(text + "\n")
+        stdout.flush()
+
+    await send(Turn(TRANSPORT, user, TurnKind.COMMAND, command="resume"))
+    while True:
+        try:
+            line = (read or input)("> ") if interactive else stdin.readline()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not interactive and line == "":
+            break  # EOF
+        if interactive and line.strip().lower() in ("exit", "quit", "/exit", "/quit"):
+            break
+        await send(parse_line(line, user, options))
+    if interactive:
+        stdout.write("Auf Wiedersehen!\n")
+
+
+def run_chat(service: ConversationService, user: str) -> None:
+    asyncio.run(chat(service, user))

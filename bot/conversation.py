@@ -1,0 +1,116 @@
+"""Runs one turn: load state from the database, step the dialog or a feature, store, return replies.
+
+This is the only place where transports, dialog and database meet. Turns of one user are
+serialised (an asyncio lock here, a row lock on PostgreSQL across processes); different users
+run concurrently. Faults become a friendly reply, never a traceback to the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot.flood import FloodGuard
+from db import users
+from db.engine import session_scope
+from handlers import dialog
+from handlers.catalogue import normalise_language, t
+from handlers.features import FeatureContext, FeatureRegistry
+from handlers.state import ConversationState
+from handlers.turn import Reply, Turn
+from knowledge.base import KnowledgeBase
+
+log = logging.getLogger(__name__)
+COMMAND_PREFIX = {"matrix": "!"}
+MAX_LOCKS = 10_000
+
+
+class ConversationService:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        kb: KnowledgeBase,
+        settings: Any = None,
+        features: FeatureRegistry | None = None,
+    ) -> None:
+        self.engine = engine
+        self.kb = kb
+        self.settings = settings
+        self.features = features or FeatureRegistry()
+        self.dialog_ctx = dialog.DialogContext(
+            kb=kb, result_extras=tuple(self.features.result_extras), command_prefix=COMMAND_PREFIX
+        )
+        self.flood = FloodGuard(
+            getattr(settings, "flood_max_messages", 20), getattr(settings, "flood_window_seconds", 10)
+        )
+        self._locks: OrderedDict[tuple[str, str], asyncio.Lock] = OrderedDict()
+
+    def _lock(self, key: tuple[str, str]) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+            while len(self._locks) > MAX_LOCKS:
+                old_key, old = next(iter(self._locks.items()))
+                if old.locked():
+                    break
+                del self._locks[old_key]
+        self._locks.move_to_end(key)
+        return lock
+
+    async def handle(self, turn: Turn) -> list[Reply]:
+        key = (turn.transport, turn.user_id)
+        verdict = self.flood.check(key)
+        if verdict != "ok":
+            return [Reply(t(normalise_language(turn.language), "flood"))] if verdict == "warn" else []
+        async with self._lock(key):
+            return await asyncio.to_thread(self.handle_sync, turn)
+
+    def handle_sync(self, turn: Turn) -> list[Reply]:
+        lang = normalise_language(turn.language)
+        try:
+            with session_scope(self.engine) as session:
+                user = users.get_or_create_user(session, turn.transport, turn.user_id, lang)
+                assert user.id is not None
+                state = dialog.with_language(
+                    ConversationState.restore(users.load_state(session, user.id)), turn.language
+                )
+                lang = state.language
+                handler = self.features.resolve(turn, state)
+                if handler is not None:
+                    ctx = FeatureContext(
+                        turn,
+                        session,
+                        user,
+                        state,
+                        self.kb,
+                        self.settings,
+                        COMMAND_PREFIX.get(turn.transport, "/"),
+                    )
+                    replies = handler(ctx)
+                    if ctx.user_deleted:
+                        return replies
+                    state = ctx.state
+                else:
+                    state, replies = dialog.step(state, turn, self.dialog_ctx)
+                users.save_state(session, user.id, state.dump())
+                users.save_profile(
+                    session,
+                    user.id,
+                    situation=state.situation,
+                    district=state.district,
+                    sector=state.sector,
+                    goal=state.goal,
+                )
+                user.language = state.language
+            return replies
+        except sa.exc.OperationalError:
+            log.warning("database unavailable while handling a %s turn", turn.transport)
+            return [Reply(t(lang, "error.unavailable"))]
+        except Exception:
+            # no message contents in logs: only the kind of turn
+            log.exception("turn of kind %s on %s failed", turn.kind, turn.transport)
+            return [Reply(t(lang, "error.internal"))]

@@ -1,0 +1,193 @@
+"""All configuration, from the environment and `.env` (pydantic-settings).
+
+A bad value stops start-up with one line that names the setting (see `load_settings`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB_PATH = Path("data") / "bildungslotse.sqlite3"
+_DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it and is fit for one log line."""
+
+
+def parse_durations(value: str) -> tuple[dt.timedelta, ...]:
+    """'7d,1d,2h' -> (7 days, 1 day, 2 hours), largest first."""
+    out: list[dt.timedelta] = []
+    for part in value.split(","):
+        if not part.strip():
+            continue
+        m = _DURATION.match(part)
+        if not m or int(m.group(1)) == 0:
+            raise ValueError(f"'{part.strip()}' is not a lead time like 7d, 1d or 2h")
+        out.append(dt.timedelta(**{_UNITS[m.group(2)]: int(m.group(1))}))
+    if not out:
+        raise ValueError("at least one lead time is needed, e.g. 7d,1d")
+    return tuple(sorted(set(out), reverse=True))
+
+
+def parse_quiet_hours(value: str) -> tuple[dt.time, dt.time] | None:
+    """'21:00-08:00' -> (21:00, 08:00); empty -> None (no quiet hours)."""
+    if not value.strip():
+        return None
+    m = re.match(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$", value)
+    if not m:
+        raise ValueError("expected HH:MM-HH:MM, e.g. 21:00-08:00, or empty for none")
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    try:
+        start, end = dt.time(h1, m1), dt.time(h2, m2)
+    except ValueError as exc:
+        raise ValueError(f"not a time of day: {exc}") from None
+    if start == end:
+        raise ValueError("start and end of the quiet hours are equal")
+    return start, end
+
+
+def parse_admin_ids(value: str) -> frozenset[tuple[str, str]]:
+    """'telegram:123,matrix:@ann:example.org' -> {('telegram','123'), ('matrix','@ann:example.org')}."""
+    out: set[tuple[str, str]] = set()
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        transport, sep, ident = part.partition(":")
+        if not sep or transport not in ("telegram", "matrix", "console") or not ident:
+            raise ValueError(f"'{part}' is not transport:id (telegram:123, matrix:@ann:example.org)")
+        out.add((transport, ident))
+    return frozenset(out)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- core ---
+    database_url: str = Field(default=f"sqlite:///{DEFAULT_DB_PATH}")
+    timezone: str = "Europe/Berlin"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    default_language: Literal["de", "en"] = "de"
+
+    # --- Telegram ---
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_send_rate: float = Field(default=30.0, gt=0)  # messages per second overall
+    telegram_per_chat_rate: float = Field(default=1.0, gt=0)  # messages per second per chat
+    telegram_per_chat_burst: int = Field(default=8, ge=1)  # messages one chat may get at once (one answer)
+
+    # --- Matrix ---
+    matrix_homeserver: str | None = None
+    matrix_user_id: str | None = None
+    matrix_password: SecretStr | None = None
+    matrix_access_token: SecretStr | None = None
+    matrix_device_name: str = "Bildungslotse"
+    matrix_store_path: Path = Path("data") / "matrix-store"
+    matrix_trust: Literal["tofu", "all", "none"] = "tofu"
+    matrix_send_rate: float = Field(default=5.0, gt=0)
+
+    # --- reminders ---
+    reminder_lead_times: str = "7d,1d"
+    reminder_tick_seconds: int = Field(default=30, ge=1, le=3600)
+    quiet_hours: str = "21:00-08:00"
+
+    # --- trust ---
+    operator_name: str = "Netzwerk „Vernetzte Bildungsräume“ (Betreiber bitte eintragen)"
+    privacy_contact: str = "datenschutz@example.org (Betreiber bitte eintragen)"
+    admin_ids: str = ""
+    inactive_purge_months: int = Field(default=12, ge=1, le=120)
+    flood_max_messages: int = Field(default=20, ge=1)
+    flood_window_seconds: int = Field(default=10, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{v}'") from None
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _db(cls, v: str) -> str:
+        if not re.match(r"^(sqlite|postgresql|postgres)(\+\w+)?://", v):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return v
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _base(cls, v: str) -> str:
+        if not re.match(r"^https?://[^/]+", v):
+            raise ValueError("must be a server root like http://127.0.0.1:8081")
+        return v.rstrip("/")
+
+    @field_validator("reminder_lead_times")
+    @classmethod
+    def _leads(cls, v: str) -> str:
+        parse_durations(v)
+        return v
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str) -> str:
+        parse_quiet_hours(v)
+        return v
+
+    @field_validator("admin_ids")
+    @classmethod
+    def _admins(cls, v: str) -> str:
+        parse_admin_ids(v)
+        return v
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @cached_property
+    def lead_times(self) -> tuple[dt.timedelta, ...]:
+        return parse_durations(self.reminder_lead_times)
+
+    @cached_property
+    def quiet(self) -> tuple[dt.time, dt.time] | None:
+        return parse_quiet_hours(self.quiet_hours)
+
+    @cached_property
+    def admins(self) -> frozenset[tuple[str, str]]:
+        return parse_admin_ids(self.admin_ids)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_bot_token is not None and bool(self.telegram_bot_token.get_secret_value())
+
+    @property
+    def matrix_enabled(self) -> bool:
+        return bool(self.matrix_homeserver and self.matrix_user_id)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings or raise SettingsError with one line per bad setting, named as in the environment."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = str(err["loc"][0]).upper() if err["loc"] else "SETTINGS"
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"Ungültige Einstellung {name}: {msg}")
+        raise SettingsError("; ".join(lines)) from None

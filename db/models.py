@@ -1,0 +1,75 @@
+"""Core tables: users, their dialog state and profile, and the offer base.
+
+Later feature areas (events, reminders, audit) keep their tables in their own modules; all are
+imported by `db.schema` so Alembic and `create_all` see one metadata.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from db.types import UTCDateTime, utcnow
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (sa.UniqueConstraint("transport", "external_id", name="uq_users_transport_external"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    transport: str = Field(max_length=16)
+    external_id: str = Field(max_length=255)
+    language: str = Field(default="de", max_length=8)
+    active: bool = Field(default=True)  # False once the user blocked the bot: nothing more is sent
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Conversation(SQLModel, table=True):
+    """The dialog state after the last completed turn; the only thing a restart needs."""
+
+    __tablename__ = "conversations"
+
+    user_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    )
+    state: dict[str, Any] = Field(sa_type=sa.JSON)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Profile(SQLModel, table=True):
+    """What the user told us (situation, district, sector, goal): used for reminders and statistics."""
+
+    __tablename__ = "profiles"
+
+    user_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    )
+    situation: str | None = Field(default=None, max_length=32)
+    district: str | None = Field(default=None, max_length=32)
+    sector: str | None = Field(default=None, max_length=32)
+    goal: str | None = Field(default=None, max_length=32)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OfferRecord(SQLModel, table=True):
+    __tablename__ = "offers"
+
+    id: str = Field(primary_key=True, max_length=40)
+    title: str = Field(max_length=200)
+    data: dict[str, Any] = Field(sa_type=sa.JSON)
+    content_hash: str = Field(max_length=64)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class InstitutionRecord(SQLModel, table=True):
+    __tablename__ = "institutions"
+
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200)
+    data: dict[str, Any] = Field(sa_type=sa.JSON)
+    content_hash: str = Field(max_length=64)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

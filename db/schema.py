@@ -1,0 +1,8 @@
+"""Imports every table module so one `SQLModel.metadata` describes the whole schema."""
+
+from sqlmodel import SQLModel
+
+import db.audit
+import db.models  # noqa: F401
+
+metadata = SQLModel.metadata

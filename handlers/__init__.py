@@ -1,0 +1,1 @@
+"""The transport-neutral conversation: a pure state machine from (state, turn) to (state, replies)."""

@@ -1,0 +1,81 @@
+"""Commands and buttons beyond the advisory dialog (events, subscriptions, privacy, admin).
+
+They need the database, so they are not part of the pure dialog: each feature registers its
+commands, option-id prefixes and pending-question keys here, and the conversation service runs
+the handler inside the same transaction that stores the state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session
+
+from db.models import User
+from handlers.catalogue import t
+from handlers.state import ConversationState
+from handlers.turn import Reply, Turn, TurnKind
+from knowledge.base import KnowledgeBase
+
+
+@dataclass
+class FeatureContext:
+    turn: Turn
+    session: Session
+    user: User
+    state: ConversationState  # mutable: saved after the handler returns
+    kb: KnowledgeBase
+    settings: Any
+    command_prefix: str = "/"
+    # set by a handler (e.g. /loeschen) when the user and all their rows are gone: do not save state
+    user_deleted: bool = False
+
+    @property
+    def lang(self) -> str:
+        return self.state.language
+
+    def t(self, key: str, **params: object) -> str:
+        return t(self.lang, key, p=self.command_prefix, **params)
+
+    def is_admin(self) -> bool:
+        admins = getattr(self.settings, "admins", frozenset())
+        return (self.turn.transport, self.turn.user_id) in admins
+
+
+FeatureHandler = Callable[[FeatureContext], list[Reply]]
+
+
+@dataclass
+class FeatureRegistry:
+    commands: dict[str, FeatureHandler] = field(default_factory=dict)
+    option_prefixes: dict[str, FeatureHandler] = field(default_factory=dict)
+    pending: dict[str, FeatureHandler] = field(default_factory=dict)
+    # extra buttons below advisory results: (option id, catalogue key of the label)
+    result_extras: list[tuple[str, str]] = field(default_factory=list)
+
+    def command(self, *names: str) -> Callable[[FeatureHandler], FeatureHandler]:
+        def deco(fn: FeatureHandler) -> FeatureHandler:
+            for name in names:
+                self.commands[name] = fn
+            return fn
+
+        return deco
+
+    def options(self, prefix: str) -> Callable[[FeatureHandler], FeatureHandler]:
+        def deco(fn: FeatureHandler) -> FeatureHandler:
+            self.option_prefixes[prefix] = fn
+            return fn
+
+        return deco
+
+    def resolve(self, turn: Turn, state: ConversationState) -> FeatureHandler | None:
+        if turn.kind is TurnKind.COMMAND:
+            return self.commands.get(turn.command.lower())
+        if turn.kind is TurnKind.OPTION:
+            prefix = turn.option_id.partition(":")[0]
+            return self.option_prefixes.get(prefix)
+        if state.pending and turn.kind is TurnKind.TEXT:
+            return self.pending.get(state.pending.partition(":")[0])
+        return None

@@ -1,0 +1,90 @@
+"""Turns offers, institutions and match reasons into catalogue texts (no dialog logic here)."""
+
+from __future__ import annotations
+
+from handlers.catalogue import t
+from handlers.turn import Link, Option, Reply
+from knowledge.base import KnowledgeBase
+from knowledge.matching import Match, Reason
+from knowledge.schema import Institution, Offer
+
+REASON_SEPARATOR = " · "
+
+
+def label(lang: str, kind: str, code: object) -> str:
+    return t(lang, f"{kind}.{code}")
+
+
+def reason_text(lang: str, reason: Reason) -> str:
+    match reason.key:
+        case "reason.situation":
+            return t(lang, reason.key, audience=label(lang, "audience", reason.value))
+        case "reason.goal":
+            return t(lang, reason.key, goal=label(lang, "goal", reason.value))
+        case "reason.district" | "reason.region":
+            return t(lang, reason.key, district=label(lang, "district", reason.value))
+        case "reason.sector":
+            return t(lang, reason.key, sector=label(lang, "sector", reason.value))
+        case _:
+            return t(lang, reason.key, word=reason.value)
+
+
+def summary(lang: str, offer: Offer) -> str:
+    return offer.summary_en if lang == "en" and offer.summary_en else offer.summary
+
+
+def provider_name(kb: KnowledgeBase, offer: Offer) -> str:
+    inst = kb.institutions.get(offer.provider)
+    return inst.name if inst else offer.provider
+
+
+def offer_card(lang: str, kb: KnowledgeBase, match: Match, index: int) -> Reply:
+    offer = match.offer
+    text = t(
+        lang,
+        "offer.card",
+        index=index,
+        title=offer.title,
+        summary=summary(lang, offer),
+        reasons=REASON_SEPARATOR.join(reason_text(lang, r) for r in match.reasons),
+        provider=provider_name(kb, offer),
+    )
+    options = (
+        Option(f"offer:{offer.id}", t(lang, "option.details")),
+        Option(f"contact:{offer.id}", t(lang, "option.contact")),
+    )
+    return Reply(text, options=options)
+
+
+def offer_details(lang: str, kb: KnowledgeBase, offer: Offer) -> str:
+    parts = [t(lang, "offer.details", title=offer.title, summary=summary(lang, offer))]
+    if offer.legal_basis:
+        parts.append(t(lang, "offer.legal_basis", legal_basis=offer.legal_basis))
+    if offer.amounts:
+        lines = [t(lang, "offer.amounts_header")]
+        lines += [t(lang, "offer.amount", text=a.text, as_of=a.as_of) for a in offer.amounts]
+        lines.append(t(lang, "offer.amounts_note"))
+        parts.append("\n".join(lines))
+    parts.append(t(lang, "offer.next_step", next_step=offer.next_step))
+    parts.append(t(lang, "contact.header", name=provider_name(kb, offer)))
+    parts.append(
+        t(lang, "offer.source", url=str(offer.source_url), checked=offer.last_checked.strftime("%d.%m.%Y"))
+    )
+    return "\n\n".join(parts)
+
+
+def institution_contact(lang: str, inst: Institution) -> tuple[str, tuple[Link, ...]]:
+    lines = [t(lang, "contact.header", name=inst.name)]
+    if inst.address:
+        lines.append(t(lang, "contact.address", address=inst.address))
+    if inst.phone:
+        lines.append(t(lang, "contact.phone", phone=inst.phone))
+    if inst.email:
+        lines.append(t(lang, "contact.email", email=inst.email))
+    links: tuple[Link, ...] = ()
+    if inst.url:
+        lines.append(t(lang, "contact.web", url=str(inst.url)))
+        links = (Link(inst.name[:60], str(inst.url)),)
+    elif not (inst.phone or inst.email or inst.address):
+        lines.append(t(lang, "contact.none"))
+    return "\n".join(lines), links

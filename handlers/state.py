@@ -1,0 +1,75 @@
+"""The stored state of one conversation.
+
+Validated with pydantic on every load: a state written by an older version, or damaged, is
+replaced by a fresh one instead of crashing the turn.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from knowledge.vocabulary import District, Goal, Sector, Situation
+
+STATE_VERSION = 1
+
+
+class Step(StrEnum):
+    IDLE = "idle"  # nothing asked (new user, or after "abbrechen")
+    SITUATION = "situation"
+    DISTRICT = "district"
+    PLACE = "place"  # a town name that exists in two districts: which one?
+    SECTOR = "sector"
+    GOAL = "goal"
+    RESULTS = "results"
+
+
+SLOT_STEPS: tuple[Step, ...] = (Step.SITUATION, Step.DISTRICT, Step.SECTOR, Step.GOAL)
+
+
+class PlaceCandidate(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    name: str
+    district: District
+
+
+class ConversationState(BaseModel):
+    model_config = ConfigDict(validate_assignment=True)
+
+    version: int = STATE_VERSION
+    step: Step = Step.IDLE
+    language: str = "de"
+    situation: Situation | None = None
+    district: District | None = None
+    sector: Sector | None = None
+    goal: Goal | None = None
+    place: str | None = Field(default=None, max_length=80)
+    place_candidates: list[PlaceCandidate] = Field(default_factory=list, max_length=6)
+    keywords: list[str] = Field(default_factory=list, max_length=12)
+    filled: list[Step] = Field(default_factory=list, max_length=8)  # answer order, for "zurück"
+    page: int = Field(default=0, ge=0)
+    # a feature may park a pending question here (e.g. "confirm_delete"); the dialog ignores it
+    pending: str | None = Field(default=None, max_length=40)
+
+    def slot(self, step: Step) -> object:
+        return getattr(self, step.value)
+
+    def next_missing(self) -> Step:
+        for step in SLOT_STEPS:
+            if self.slot(step) is None:
+                return step
+        return Step.RESULTS
+
+    @classmethod
+    def restore(cls, raw: object) -> ConversationState:
+        """Best effort: anything unreadable becomes a fresh state, never an exception."""
+        if isinstance(raw, dict) and raw.get("version") == STATE_VERSION:
+            try:
+                return cls.model_validate(raw)
+            except ValueError:
+                pass
+        return cls()
+
+    def dump(self) -> dict[str, object]:
+        return self.model_dump(mode="json")

@@ -1,0 +1,63 @@
+"""Neutral input and output of the dialog core.
+
+Transports translate their updates into a `Turn` and render `Reply` objects; nothing here
+knows about Telegram, Matrix or a terminal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class TurnKind(StrEnum):
+    TEXT = "text"  # free text typed by the user
+    OPTION = "option"  # a button / numbered choice, carries an option id
+    COMMAND = "command"  # /start, !hilfe, …: command name without prefix
+    LOCATION = "location"  # a shared GPS position
+    UNSUPPORTED = "unsupported"  # sticker, photo, voice, document …
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    transport: str
+    user_id: str
+    kind: TurnKind
+    text: str = ""
+    option_id: str = ""
+    command: str = ""
+    args: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    language: str | None = None  # the client's language hint (e.g. Telegram's language_code)
+    at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    id: str  # stable short ASCII id, e.g. "sit:betrieb"
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    mime_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    options: tuple[Option, ...] = ()
+    links: tuple[Link, ...] = ()
+    attachment: Attachment | None = None
+    # True for the message that carries the current question: transports may edit it in place
+    question: bool = False

@@ -1,0 +1,1 @@
+"""Offer base, gazetteer, free-text understanding and matching: pure functions over loaded data."""

@@ -1,0 +1,120 @@
+"""Shared fixtures: fresh databases (SQLite and PostgreSQL), the bundled knowledge base, services.
+
+PostgreSQL tests skip when the server is unreachable on a developer machine, but fail in CI
+(CI=true), where the suite must exercise both databases.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from db import migrate
+from db.engine import make_engine
+from knowledge.base import KnowledgeBase
+
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _pg_admin() -> sa.Engine | None:
+    engine = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError:
+        engine.dispose()
+        return None
+    return engine
+
+
+def _pg_url(name: str) -> str:
+    return str(sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[tuple[sa.Engine, str] | None]:
+    """One migrated template database per test session; each test clones it (fast and isolated)."""
+    admin = _pg_admin()
+    if admin is None:
+        yield None
+        return
+    name = f"bl_tpl_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    migrate.upgrade(_pg_url(name))
+    yield admin, name
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tpl") / "template.sqlite3"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _fresh_pg(pg_template: tuple[sa.Engine, str] | None) -> Iterator[str]:
+    if pg_template is None:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI but not reachable at {PG_ADMIN_URL}")
+        pytest.skip("PostgreSQL not reachable")
+    admin, template = pg_template
+    name = f"bl_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield _pg_url(name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    pg_template: tuple[sa.Engine, str] | None,
+) -> Iterator[str]:
+    """A migrated, empty database: each test that uses it runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "bildungslotse.sqlite3"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+    else:
+        yield from _fresh_pg(pg_template)
+
+
+@pytest.fixture
+def postgres_url(pg_template: tuple[sa.Engine, str] | None) -> Iterator[str]:
+    """A migrated PostgreSQL database only (for multi-process / row-locking tests)."""
+    yield from _fresh_pg(pg_template)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    path = tmp_path / "bildungslotse.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    """Session-wide: the knowledge base is immutable."""
+    return KnowledgeBase.bundled()

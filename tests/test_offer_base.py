@@ -1,0 +1,199 @@
+"""Checks of the bundled offer base (knowledge/data/*.yaml) against the schemas and the editorial rules.
+
+The files are read with plain pyyaml and validated with the pydantic models, independent of the production
+loader, so a broken data file fails here with the exact entry and field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from knowledge.schema import (
+    InstitutionsFile,
+    Offer,
+    OffersFile,
+    Scope,
+    SourcesFile,
+)
+from knowledge.vocabulary import GOALS_BY_SITUATION, REGION_DISTRICTS, District, Situation
+
+DATA = Path(__file__).resolve().parents[1] / "knowledge" / "data"
+
+# The only phone numbers the fact base sources and verifies.
+SOURCED_PHONES = {"04131 15-2626", "0800 4 5555 20"}
+# Known but unverified (Servicenummer für Arbeitnehmende): must not appear anywhere.
+UNVERIFIED_PHONES = ("0800 4 5555 00", "0800 455 5500", "0800 4555500")
+
+MONEY_OR_RATE = re.compile(r"\d[\d.,]*\s*(?:€|%|Euro\b|EUR\b|Prozent)")
+PHONE_LIKE = re.compile(r"\b0\d{2,4}[ /-]?\d[\d -]{4,}\d\b")
+EXPIRED = re.compile(r"\bWiN\b|Weiterbildung in Niedersachsen", re.IGNORECASE)
+
+
+def _load(name: str) -> dict:
+    with (DATA / name).open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@pytest.fixture(scope="module")
+def offers() -> list[Offer]:
+    return OffersFile.model_validate(_load("offers.yaml")).offers
+
+
+@pytest.fixture(scope="module")
+def institutions() -> InstitutionsFile:
+    return InstitutionsFile.model_validate(_load("institutions.yaml"))
+
+
+@pytest.fixture(scope="module")
+def sources() -> SourcesFile:
+    return SourcesFile.model_validate(_load("sources.yaml"))
+
+
+def _offer_texts(offer: Offer) -> list[str]:
+    texts = [offer.title, offer.summary, offer.summary_en or "", offer.next_step, offer.legal_basis or ""]
+    texts += [a.text for a in offer.amounts] + [a.as_of for a in offer.amounts] + list(offer.keywords)
+    return texts
+
+
+# --- shape and counts ---------------------------------------------------------------------------------
+
+
+def test_files_validate_and_have_enough_entries(offers, institutions, sources):
+    assert len(offers) >= 40
+    assert len(institutions.institutions) >= 12
+    assert sources.attribution.strip()
+    assert sources.sources
+
+
+def test_ids_are_unique(offers, institutions, sources):
+    for ids in (
+        [o.id for o in offers],
+        [i.id for i in institutions.institutions],
+        [s.id for s in sources.sources],
+    ):
+        dupes = [k for k, n in Counter(ids).items() if n > 1]
+        assert not dupes, f"duplicate ids: {dupes}"
+
+
+def test_attribution_file_exists():
+    text = (DATA / "ATTRIBUTION.md").read_text(encoding="utf-8")
+    assert "sources.yaml" in text
+    assert "Beratung" in text
+
+
+# --- references ---------------------------------------------------------------------------------------
+
+
+def test_every_provider_exists(offers, institutions):
+    known = {i.id for i in institutions.institutions}
+    missing = {o.id: o.provider for o in offers if o.provider not in known}
+    assert not missing, f"unknown providers: {missing}"
+
+
+def test_every_cited_source_exists(offers, institutions, sources):
+    known = {s.id for s in sources.sources}
+    for entry in [*offers, *institutions.institutions]:
+        unknown = [s for s in entry.sources if s not in known]
+        assert not unknown, f"{entry.id} cites unknown sources {unknown}"
+
+
+def test_every_listed_source_is_cited(offers, institutions, sources):
+    cited = {s for entry in [*offers, *institutions.institutions] for s in entry.sources}
+    unused = [s.id for s in sources.sources if s.id not in cited]
+    assert not unused, f"sources nobody cites: {unused}"
+
+
+# --- coverage -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("district", REGION_DISTRICTS, ids=lambda d: d.value)
+@pytest.mark.parametrize("situation", list(Situation), ids=lambda s: s.value)
+def test_every_district_and_situation_has_an_offer(offers, district: District, situation: Situation):
+    hits = [o.id for o in offers if situation in o.situations and o.serves_district(district)]
+    assert hits, f"no offer for {situation} in {district}"
+
+
+@pytest.mark.parametrize(
+    ("situation", "goal"),
+    [(s, g) for s, goals in GOALS_BY_SITUATION.items() for g in goals],
+    ids=lambda v: v.value,
+)
+def test_every_situation_goal_pair_has_offers(offers, situation, goal):
+    hits = [o.id for o in offers if situation in o.situations and goal in o.goals]
+    assert len(hits) >= 2, f"only {hits} for ({situation}, {goal})"
+
+
+def test_outside_region_still_gets_offers_for_every_situation(offers):
+    for situation in Situation:
+        hits = [o for o in offers if situation in o.situations and o.serves_district(District.AUSSERHALB)]
+        assert hits, f"nothing for {situation} outside the region"
+
+
+def test_regional_offers_name_their_districts(offers):
+    for o in offers:
+        if o.scope is Scope.REGION:
+            assert o.districts != "all", f"{o.id}: regional offer should list its districts"
+
+
+# --- editorial rules ----------------------------------------------------------------------------------
+
+
+def test_figures_carry_their_stand(offers):
+    for o in offers:
+        for field in (o.summary, o.next_step):
+            if MONEY_OR_RATE.search(field):
+                assert o.amounts, f"{o.id}: amount in text but no amounts with as_of"
+        for a in o.amounts:
+            assert a.as_of.strip(), f"{o.id}: amount without 'Stand'"
+
+
+def test_summaries_keep_figures_in_amounts(offers):
+    offenders = [o.id for o in offers if MONEY_OR_RATE.search(o.summary) or MONEY_OR_RATE.search(o.next_step)]
+    assert not offenders, f"put amounts into `amounts`, not into summary/next_step: {offenders}"
+
+
+def test_no_expired_programme_is_offered(offers, sources):
+    for o in offers:
+        for text in _offer_texts(o):
+            assert not EXPIRED.search(text), f"{o.id} mentions the expired WiN programme: {text!r}"
+    for s in sources.sources:
+        assert not EXPIRED.search(s.title), f"source {s.id} belongs to the expired WiN programme"
+
+
+def test_institution_phones_are_only_the_sourced_ones(institutions):
+    for inst in institutions.institutions:
+        if inst.phone is not None:
+            assert inst.phone in SOURCED_PHONES, f"{inst.id}: unsourced phone {inst.phone!r}"
+
+
+def test_no_unsourced_phone_number_in_texts(offers, institutions):
+    texts = [t for o in offers for t in _offer_texts(o)]
+    texts += [i.summary for i in institutions.institutions]
+    for text in texts:
+        for bad in UNVERIFIED_PHONES:
+            assert bad not in text
+        for match in PHONE_LIKE.findall(text):
+            assert match.strip() in SOURCED_PHONES, f"unsourced phone-like number {match!r} in {text!r}"
+
+
+def test_no_email_addresses(offers, institutions):
+    assert all(i.email is None for i in institutions.institutions)
+    for o in offers:
+        for text in _offer_texts(o):
+            assert "@" not in text, f"{o.id}: e-mail address in text"
+
+
+def test_every_offer_has_english_summary_and_lowercase_keywords(offers):
+    for o in offers:
+        assert o.summary_en, f"{o.id}: missing summary_en"
+        assert o.keywords, f"{o.id}: no keywords"
+        assert all(k == k.lower() for k in o.keywords), f"{o.id}: keywords must be lowercase"
+
+
+def test_last_checked_is_the_compilation_date(offers):
+    assert {o.last_checked.isoformat() for o in offers} == {"2026-11-25"}

@@ -1,0 +1,119 @@
+"""DSGVO: notice, export of everything stored, deletion of everything in one transaction, purge."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from bot.app import build_features
+from bot.conversation import ConversationService
+from bot.settings import load_settings
+from db.engine import make_engine, session_scope
+from db.models import User
+from db.privacy import purge_inactive
+from db.schema import metadata
+from handlers.turn import Turn, TurnKind
+from knowledge.base import KnowledgeBase
+
+
+def _service(url: str, kb: KnowledgeBase) -> ConversationService:
+    settings = load_settings(
+        _env_file=None, operator_name="Netzwerk Test", privacy_contact="dsb@test.example"
+    )
+    return ConversationService(make_engine(url), kb, settings, build_features(settings))
+
+
+def _say(service: ConversationService, user: str, **kw: object) -> list:  # type: ignore[type-arg]
+    kind = TurnKind.COMMAND if "command" in kw else TurnKind.OPTION if "option_id" in kw else TurnKind.TEXT
+    return service.handle_sync(Turn("telegram", user, kind, **kw))  # type: ignore[arg-type]
+
+
+def _rows_mentioning(engine: sa.Engine, user_id: int, external_id: str) -> dict[str, int]:
+    """Counts rows in any table that refer to the user by id (FK) or by external id."""
+    found: dict[str, int] = {}
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            conds = [fk.parent == user_id for fk in table.foreign_keys if fk.column.table.name == "users"]
+            if table.name == "users":
+                conds += [table.c.id == user_id, table.c.external_id == external_id]
+            conds += [
+                c == external_id for c in table.columns if c.name in ("external_id", "chat_id", "room_id")
+            ]
+            if conds:
+                n = conn.execute(
+                    sa.select(sa.func.count()).select_from(table).where(sa.or_(*conds))
+                ).scalar_one()
+                if n:
+                    found[table.name] = n
+    return found
+
+
+def _user_id(engine: sa.Engine, external_id: str) -> int:
+    with Session(engine) as s:
+        return s.execute(sa.select(User.id).where(User.external_id == external_id)).scalar_one()
+
+
+def test_privacy_notice_names_operator_contact_and_retention(sqlite_url: str, kb: KnowledgeBase) -> None:
+    replies = _say(_service(sqlite_url, kb), "7", command="datenschutz")
+    text = replies[0].text
+    assert "Netzwerk Test" in text and "dsb@test.example" in text and "12 Monate" in text
+
+
+def test_my_data_is_a_readable_message_and_a_json_file(database_url: str, kb: KnowledgeBase) -> None:
+    service = _service(database_url, kb)
+    _say(service, "7", command="start")
+    _say(service, "7", text="Ich bin Pflegekraft in Uelzen")
+    reply = _say(service, "7", command="meinedaten")[0]
+    assert "Landkreis Uelzen" in reply.text and "Gesundheit" in reply.text
+    assert reply.attachment is not None and reply.attachment.filename.endswith(".json")
+    data = json.loads(reply.attachment.data)
+    assert data["users"][0]["external_id"] == "7"
+    assert data["profiles"][0]["district"] == "uelzen"
+
+
+def test_delete_after_confirmation_leaves_no_row_behind(database_url: str, kb: KnowledgeBase) -> None:
+    service = _service(database_url, kb)
+    _say(service, "99", command="start")
+    _say(service, "99", text="Ich bin arbeitslos in Lüneburg und suche eine Umschulung")
+    _say(service, "100", command="start")  # someone else, who must stay
+    uid = _user_id(service.engine, "99")
+    assert _rows_mentioning(service.engine, uid, "99")
+    ask = _say(service, "99", command="loeschen")
+    assert "wirklich" in ask[0].text and {o.id for o in ask[0].options} == {
+        "priv:delete_yes",
+        "priv:delete_no",
+    }
+    done = _say(service, "99", option_id="priv:delete_yes")
+    assert "gelöscht" in done[0].text
+    assert _rows_mentioning(service.engine, uid, "99") == {}
+    assert _rows_mentioning(service.engine, _user_id(service.engine, "100"), "100")
+    fresh = _say(service, "99", text="hallo")
+    assert "Willkommen zurück" not in fresh[0].text
+
+
+def test_delete_can_be_declined_by_button_or_text(sqlite_url: str, kb: KnowledgeBase) -> None:
+    service = _service(sqlite_url, kb)
+    _say(service, "5", command="start")
+    _say(service, "5", command="loeschen")
+    assert "nichts gelöscht" in _say(service, "5", text="nein")[0].text
+    _say(service, "5", command="loeschen")
+    assert "nichts gelöscht" in _say(service, "5", option_id="priv:delete_no")[0].text
+    assert _rows_mentioning(service.engine, _user_id(service.engine, "5"), "5")
+    assert "nicht mehr aktuell" in _say(service, "5", option_id="priv:delete_yes")[0].text
+
+
+def test_inactive_users_are_purged_after_the_retention_period(database_url: str, kb: KnowledgeBase) -> None:
+    service = _service(database_url, kb)
+    _say(service, "old", command="start")
+    _say(service, "new", command="start")
+    with session_scope(service.engine) as s:
+        old = s.execute(sa.select(User).where(User.external_id == "old")).scalar_one()
+        old.last_seen_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+    with session_scope(service.engine) as s:
+        purged = purge_inactive(s, dt.datetime.now(dt.UTC) - dt.timedelta(days=365))
+    assert purged == 1
+    with Session(service.engine) as s:
+        assert [u.external_id for u in s.execute(sa.select(User)).scalars()] == ["new"]

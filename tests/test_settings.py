@@ -1,0 +1,45 @@
+"""Settings parsing: durations, quiet hours, admin ids; one clear line per bad setting."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.settings import SettingsError, load_settings, parse_admin_ids, parse_durations, parse_quiet_hours
+
+
+def test_defaults_are_the_embedded_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DATABASE_URL", "TIMEZONE", "TELEGRAM_BOT_TOKEN", "MATRIX_HOMESERVER"):
+        monkeypatch.delenv(name, raising=False)
+    s = load_settings(_env_file=None)
+    assert s.database_url.startswith("sqlite:///") and s.timezone == "Europe/Berlin"
+    assert s.lead_times == (dt.timedelta(days=7), dt.timedelta(days=1))
+    assert s.quiet == (dt.time(21), dt.time(8))
+    assert not s.telegram_enabled and not s.matrix_enabled
+
+
+def test_durations_quiet_hours_and_admins_parse() -> None:
+    assert parse_durations("2h, 7d,1d") == (dt.timedelta(days=7), dt.timedelta(days=1), dt.timedelta(hours=2))
+    assert parse_quiet_hours("") is None
+    assert parse_quiet_hours("22:30-06:00") == (dt.time(22, 30), dt.time(6))
+    assert parse_admin_ids("telegram:123, matrix:@ann:example.org") == {
+        ("telegram", "123"),
+        ("matrix", "@ann:example.org"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("reminder_lead_times", "0d"),
+        ("quiet_hours", "25:00-08:00"),
+        ("admin_ids", "icq:123"),
+        ("telegram_api_base_url", "api.telegram.org"),
+        ("telegram_webhook_port", "70000"),
+    ],
+)
+def test_bad_values_raise_one_line_naming_the_setting(field: str, value: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(_env_file=None, **{field: value})
+    assert field.upper() in str(err.value) and "\n" not in str(err.value)
