@@ -1,7 +1,8 @@
 # Bildungslotse – two set-up commands: `make demo` (console chat on SQLite) and `make test`.
 SHELL := /bin/bash
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
-	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' && { command -v $$p; break; }; done)
+FOUND_PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { command -v $$p; break; }; done)
+PYTHON ?= $(FOUND_PYTHON)
 VENV ?= .venv
 BIN := $(VENV)/bin
 

@@ -48,10 +48,12 @@ def load_knowledge(engine: sa.Engine) -> KnowledgeBase:
 
 
 def build_features(settings: Settings) -> FeatureRegistry:
-    from handlers import privacy
+    from handlers import admin, events, privacy
 
     registry = FeatureRegistry()
     privacy.register(registry)
+    events.register(registry)
+    admin.register(registry)
     return registry
 
 

@@ -9,6 +9,8 @@ from typing import Annotated, NoReturn
 import sqlalchemy as sa
 import typer
 
+from bot.cli_admin import admin_app
+from bot.cli_events import events_app
 from bot.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -18,6 +20,8 @@ db_app = typer.Typer(help="Datenbank verwalten.", no_args_is_help=True)
 knowledge_app = typer.Typer(help="Angebotsbasis prüfen und laden.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(knowledge_app, name="knowledge")
+app.add_typer(events_app, name="events")
+app.add_typer(admin_app, name="admin")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

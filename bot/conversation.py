@@ -19,7 +19,7 @@ from db import users
 from db.engine import session_scope
 from handlers import dialog
 from handlers.catalogue import normalise_language, t
-from handlers.features import FeatureContext, FeatureRegistry
+from handlers.features import FeatureContext, FeatureRegistry, is_admin
 from handlers.state import ConversationState
 from handlers.turn import Reply, Turn
 from knowledge.base import KnowledgeBase
@@ -79,7 +79,7 @@ class ConversationService:
                     ConversationState.restore(users.load_state(session, user.id)), turn.language
                 )
                 lang = state.language
-                handler = self.features.resolve(turn, state)
+                handler = self.features.resolve(turn, state, is_admin(self.settings, turn))
                 if handler is not None:
                     ctx = FeatureContext(
                         turn,

@@ -6,12 +6,16 @@ import asyncio
 import contextlib
 import logging
 import signal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from bot.app import build_service
 from bot.outbound import Runtime, Sender
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.reminders.runtime import ReminderRuntime
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,12 @@ async def serve(settings: Settings, engine: sa.Engine, stop: asyncio.Event | Non
                 await runtime.stop()
 
 
-def _start_reminders(settings: Settings, engine: sa.Engine, senders: dict[str, Sender]) -> Runtime | None:
-    """Hook for the reminder scheduler (events issue); returns its runtime or None."""
-    return None
+def _start_reminders(
+    settings: Settings, engine: sa.Engine, senders: dict[str, Sender]
+) -> ReminderRuntime | None:
+    """The reminder scheduler: ticks now and every REMINDER_TICK_SECONDS, sends through `senders`."""
+    from bot.reminders.runtime import ReminderRuntime
+
+    runtime = ReminderRuntime(settings, engine, senders)
+    runtime.start_now()
+    return runtime

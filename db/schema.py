@@ -3,6 +3,8 @@
 from sqlmodel import SQLModel
 
 import db.audit
+import db.event_models
+import db.matrix_models
 import db.models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -40,8 +40,17 @@ class FeatureContext:
         return t(self.lang, key, p=self.command_prefix, **params)
 
     def is_admin(self) -> bool:
-        admins = getattr(self.settings, "admins", frozenset())
-        return (self.turn.transport, self.turn.user_id) in admins
+        return is_admin(self.settings, self.turn)
+
+    @property
+    def actor(self) -> str:
+        """Who acts, for the audit log: transport and external id."""
+        return f"{self.turn.transport}:{self.turn.user_id}"
+
+
+def is_admin(settings: Any, turn: Turn) -> bool:
+    admins = getattr(settings, "admins", frozenset())
+    return (turn.transport, turn.user_id) in admins
 
 
 FeatureHandler = Callable[[FeatureContext], list[Reply]]
@@ -54,28 +63,48 @@ class FeatureRegistry:
     pending: dict[str, FeatureHandler] = field(default_factory=dict)
     # extra buttons below advisory results: (option id, catalogue key of the label)
     result_extras: list[tuple[str, str]] = field(default_factory=list)
+    # commands, option prefixes and pending keys only admins reach; for everyone else they do not exist
+    admin_only: set[str] = field(default_factory=set)
 
-    def command(self, *names: str) -> Callable[[FeatureHandler], FeatureHandler]:
+    def command(self, *names: str, admin: bool = False) -> Callable[[FeatureHandler], FeatureHandler]:
         def deco(fn: FeatureHandler) -> FeatureHandler:
             for name in names:
                 self.commands[name] = fn
+                if admin:
+                    self.admin_only.add(f"cmd:{name}")
             return fn
 
         return deco
 
-    def options(self, prefix: str) -> Callable[[FeatureHandler], FeatureHandler]:
+    def options(self, prefix: str, admin: bool = False) -> Callable[[FeatureHandler], FeatureHandler]:
         def deco(fn: FeatureHandler) -> FeatureHandler:
             self.option_prefixes[prefix] = fn
+            if admin:
+                self.admin_only.add(f"opt:{prefix}")
             return fn
 
         return deco
 
-    def resolve(self, turn: Turn, state: ConversationState) -> FeatureHandler | None:
+    def on_pending(self, key: str, admin: bool = False) -> Callable[[FeatureHandler], FeatureHandler]:
+        def deco(fn: FeatureHandler) -> FeatureHandler:
+            self.pending[key] = fn
+            if admin:
+                self.admin_only.add(f"pending:{key}")
+            return fn
+
+        return deco
+
+    def resolve(self, turn: Turn, state: ConversationState, admin: bool = False) -> FeatureHandler | None:
         if turn.kind is TurnKind.COMMAND:
-            return self.commands.get(turn.command.lower())
-        if turn.kind is TurnKind.OPTION:
+            key, handler = f"cmd:{turn.command.lower()}", self.commands.get(turn.command.lower())
+        elif turn.kind is TurnKind.OPTION:
             prefix = turn.option_id.partition(":")[0]
-            return self.option_prefixes.get(prefix)
-        if state.pending and turn.kind is TurnKind.TEXT:
-            return self.pending.get(state.pending.partition(":")[0])
-        return None
+            key, handler = f"opt:{prefix}", self.option_prefixes.get(prefix)
+        elif state.pending and turn.kind is TurnKind.TEXT:
+            pending = state.pending.partition(":")[0]
+            key, handler = f"pending:{pending}", self.pending.get(pending)
+        else:
+            return None
+        if key in self.admin_only and not admin:
+            return None  # non-admins get exactly what an unknown command or stale button gets
+        return handler

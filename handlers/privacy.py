@@ -101,4 +101,4 @@ def register(registry: FeatureRegistry) -> None:
     registry.command("sprache", "language")(choose_language)
     registry.options("priv")(delete_answer)
     registry.options("lang")(choose_language)
-    registry.pending[PENDING_DELETE] = delete_answer
+    registry.on_pending(PENDING_DELETE)(delete_answer)

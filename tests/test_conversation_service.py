@@ -120,3 +120,48 @@ def test_flooding_gets_one_notice_then_silence(sqlite_url: str, kb: KnowledgeBas
     assert "sehr schnell" in results[3][0]
     assert results[4] == [] and results[5] == []
     engine.dispose()
+
+
+def test_database_lost_during_operation_then_back(postgres_url: str, kb: KnowledgeBase) -> None:
+    from tests.conftest import PG_ADMIN_URL
+
+    name = sa.engine.make_url(postgres_url).database
+    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    engine = make_engine(postgres_url)
+    service = ConversationService(engine, kb)
+    service.handle_sync(turn(TurnKind.COMMAND, command="start"))
+
+    def allow(flag: bool) -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(flag).lower()}'))
+            if not flag:
+                kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+                conn.execute(sa.text(kill), {"n": name})
+
+    allow(False)
+    try:
+        down = service.handle_sync(turn(TurnKind.OPTION, option_id="sit:schule"))
+        assert len(down) == 1 and "kurz nicht erreichbar" in down[0].text
+    finally:
+        allow(True)
+    back = service.handle_sync(turn(TurnKind.OPTION, option_id="sit:schule"))
+    assert any("Landkreis" in r.text for r in back)
+    engine.dispose()
+    admin.dispose()
+
+
+def test_logs_hold_no_message_contents(sqlite_url: str, kb: KnowledgeBase, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    engine = make_engine(sqlite_url)
+    service = ConversationService(engine, kb)
+    secret = "Geheimwort Zebrastreifen aus Uelzen"
+    service.handle_sync(turn(TurnKind.TEXT, text=secret))
+    with Session(engine) as s:  # a damaged turn is logged, but only with its kind
+        conv = s.exec(select(Conversation)).one()
+    engine.dispose()
+    broken = ConversationService(sa.create_engine("postgresql+psycopg://x@127.0.0.1:1/y"), kb)
+    broken.handle_sync(turn(TurnKind.TEXT, text=secret))
+    assert conv is not None
+    assert "Zebrastreifen" not in caplog.text

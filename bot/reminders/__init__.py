@@ -1,0 +1,1 @@
+"""Event reminders: pure timing rules (planner), the outbox dispatcher, and the APScheduler tick."""

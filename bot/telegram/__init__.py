@@ -1,0 +1,1 @@
+"""The Telegram transport (python-telegram-bot): updates -> Turns, Replies -> messages, outbound sender."""

@@ -1,0 +1,138 @@
+"""Replies as Telegram messages: text within 4,096 characters, inline keyboards, URL buttons, files.
+
+`messages_for` is pure (Reply -> what to send); `deliver` sends them in order, optionally editing
+the message whose button was pressed instead of sending the first one anew. Texts go out as
+plain text (no parse mode), so nothing in an offer description can break the formatting.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest
+
+from bot.telegram import callback_data
+from handlers.turn import Attachment, Reply
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 4096
+MAX_LABEL = 60
+PAIR_LABEL = 18  # two buttons share a row when both labels are at most this long
+_URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class OutMessage:
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    document: Attachment | None = None
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Cuts at paragraph breaks, else at line breaks, else at spaces, else hard."""
+    text = text.strip()
+    chunks: list[str] = []
+    while len(text) > limit:
+        window = text[: limit + 1]
+        cuts = (window.rfind(sep) for sep in ("\n\n", "\n", " "))
+        cut = next((c for c in cuts if c > limit // 4), limit)
+        chunks.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        chunks.append(text)
+    return chunks
+
+
+def _label(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Options as callback buttons (short labels two per row), then one URL button per link."""
+    rows: list[list[InlineKeyboardButton]] = []
+    row: list[InlineKeyboardButton] = []
+    for option in reply.options:
+        label = _label(option.label)
+        button = InlineKeyboardButton(label, callback_data=callback_data.encode(option.id, reply.question))
+        if len(label) > PAIR_LABEL:
+            if row:
+                rows.append(row)
+                row = []
+            rows.append([button])
+        else:
+            row.append(button)
+            if len(row) == 2:
+                rows.append(row)
+                row = []
+    if row:
+        rows.append(row)
+    seen: set[str] = set()
+    for link in reply.links:
+        if _URL.fullmatch(link.url) and link.url not in seen:
+            seen.add(link.url)
+            rows.append([InlineKeyboardButton(_label(link.label) or link.url[:MAX_LABEL], url=link.url)])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def messages_for(reply: Reply) -> list[OutMessage]:
+    """One reply -> one message, more only when the text exceeds Telegram's limit; the keyboard
+    goes under the last part, an attachment follows as a document."""
+    markup = keyboard(reply)
+    chunks = split_text(reply.text)
+    if not chunks and markup is not None:
+        chunks = ["…"]
+    out = [OutMessage(chunk) for chunk in chunks[:-1]]
+    if chunks:
+        out.append(OutMessage(chunks[-1], markup))
+    if reply.attachment is not None:
+        out.append(OutMessage("", None, reply.attachment))
+    return out
+
+
+async def send(bot: Bot, chat_id: int, message: OutMessage) -> None:
+    if message.document is not None:
+        await bot.send_document(
+            chat_id,
+            document=message.document.data,
+            filename=message.document.filename,
+            caption=message.text or None,
+            reply_markup=message.markup,
+        )
+    else:
+        await bot.send_message(chat_id, message.text, reply_markup=message.markup)
+
+
+async def edit(bot: Bot, chat_id: int, message_id: int, message: OutMessage) -> bool:
+    """Replaces the text and keyboard of a sent message; False when Telegram cannot edit it."""
+    try:
+        await bot.edit_message_text(
+            message.text, chat_id=chat_id, message_id=message_id, reply_markup=message.markup
+        )
+    except BadRequest as exc:
+        if "not modified" in exc.message.lower():
+            return True  # the same question again (e.g. a double tap): already on screen
+        log.info("editing a message failed (%s); sending it anew", exc.message)
+        return False
+    return True
+
+
+async def deliver(
+    bot: Bot, chat_id: int, replies: Sequence[Reply], edit_message_id: int | None = None
+) -> None:
+    """Sends the replies in order; with `edit_message_id` the first message replaces that one."""
+    outgoing = [m for reply in replies for m in messages_for(reply)]
+    for index, message in enumerate(outgoing):
+        if (
+            index == 0
+            and edit_message_id is not None
+            and message.document is None
+            and await edit(bot, chat_id, edit_message_id, message)
+        ):
+            continue
+        await send(bot, chat_id, message)

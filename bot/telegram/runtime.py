@@ -1,0 +1,243 @@
+"""The Telegram transport: python-telegram-bot's Application around the transport-neutral dialog.
+
+Every update becomes a `Turn` (`bot.telegram.updates`), the conversation service answers it
+from the database, and the replies are rendered as messages with inline keyboards
+(`bot.telegram.render`). No PTB persistence and no ConversationHandler: the dialog state lives
+in our database, so a restarted process continues every conversation where it stopped.
+All requests pass the rate limiter (`bot.telegram.limiter`), replies as well as reminders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import secrets
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, CallbackQuery, LinkPreviewOptions, Update
+from telegram.error import Forbidden, InvalidToken, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.conversation import ConversationService
+from bot.settings import Settings
+from bot.telegram import render
+from bot.telegram.limiter import TelegramRateLimiter
+from bot.telegram.ordering import PerChatUpdateProcessor
+from bot.telegram.sender import TelegramSender
+from bot.telegram.updates import message_turn, press_of
+from handlers.catalogue import normalise_language, t
+from handlers.turn import Reply, Turn
+
+log = logging.getLogger(__name__)
+
+# the command menu, in this order; descriptions come from the catalogue (telegram.command.<name>)
+MENU_COMMANDS = ("start", "angebote", "termine", "abo", "profil", "hilfe", "datenschutz", "neu")
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class TelegramStartError(Exception):
+    """Start-up failed; the message is one line for the operator and never contains the token."""
+
+
+def build_application(token: str, api_base_url: str, limiter: TelegramRateLimiter) -> Application:  # type: ignore[type-arg]
+    base = api_base_url.rstrip("/")
+    return (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{base}/bot")
+        .base_file_url(f"{base}/file/bot")
+        .rate_limiter(limiter)
+        .concurrent_updates(PerChatUpdateProcessor())
+        .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .job_queue(None)
+        .build()
+    )
+
+
+class TelegramRuntime:
+    """Started and stopped by `bot.runner`; `sender` delivers reminders through the same bot."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        service: ConversationService,
+        *,
+        limiter: TelegramRateLimiter | None = None,
+        poll_timeout: float = 10.0,
+    ) -> None:
+        if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
+            raise TelegramStartError("TELEGRAM_BOT_TOKEN ist nicht gesetzt.")
+        self.settings = settings
+        self.service = service
+        self.poll_timeout = poll_timeout
+        self.limiter = limiter or TelegramRateLimiter(
+            settings.telegram_send_rate,
+            settings.telegram_per_chat_rate,
+            getattr(settings, "telegram_per_chat_burst", 8),
+        )
+        _quiet_library_debug_logs()
+        self.application = build_application(
+            settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url, self.limiter
+        )
+        self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self._on_message))
+        self.application.add_handler(CallbackQueryHandler(self._on_callback))
+        self.application.add_error_handler(self._on_error)
+        self.sender = TelegramSender(self.application.bot, service.engine)
+        self._bot_username = ""
+        self._bot_id = 0
+
+    # --- life cycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self._close_quietly()
+            raise
+        log.info("Telegram läuft (%s) als @%s", self.settings.telegram_mode, self._bot_username)
+
+    async def _start(self) -> None:
+        app = self.application
+        try:
+            await app.initialize()  # getMe: checks the token
+        except InvalidToken:
+            # PTB's own message quotes the token: replace it, and drop the chained original
+            raise TelegramStartError(
+                "Telegram hat den Bot-Token abgelehnt (TELEGRAM_BOT_TOKEN prüfen)."
+            ) from None
+        except TelegramError as exc:
+            raise TelegramStartError(
+                f"Telegram-Server {self.settings.telegram_api_base_url} nicht erreichbar "
+                f"({type(exc).__name__})."
+            ) from None
+        self._bot_username = app.bot.username
+        self._bot_id = app.bot.id
+        await self._set_commands()
+        assert app.updater is not None
+        if self.settings.telegram_mode == "webhook":
+            await self._start_webhook()
+        else:
+            await app.updater.start_polling(timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES)
+        await app.start()
+
+    async def _start_webhook(self) -> None:
+        url = self.settings.telegram_webhook_url
+        if not url:
+            raise TelegramStartError("TELEGRAM_MODE=webhook braucht TELEGRAM_WEBHOOK_URL.")
+        secret_setting = self.settings.telegram_webhook_secret
+        # without a configured secret every start gets a fresh random one: the header is always checked
+        configured = secret_setting.get_secret_value() if secret_setting is not None else ""
+        secret = configured or secrets.token_urlsafe(32)
+        if not _SECRET_TOKEN.fullmatch(secret):
+            raise TelegramStartError(
+                "TELEGRAM_WEBHOOK_SECRET: 1–256 Zeichen aus A–Z, a–z, 0–9, _ und - erlaubt."
+            )
+        listen, port = self.settings.telegram_webhook_listen, self.settings.telegram_webhook_port
+        assert self.application.updater is not None
+        try:
+            await self.application.updater.start_webhook(
+                listen=listen,
+                port=port,
+                url_path=urlsplit(url).path.lstrip("/"),
+                webhook_url=url,
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        except OSError as exc:
+            raise TelegramStartError(
+                f"Webhook kann nicht auf {listen}:{port} lauschen ({exc.strerror or exc})."
+            ) from None
+
+    async def _close_quietly(self) -> None:
+        try:
+            await self.stop()
+        except Exception:  # already failing: the original error is the one to report
+            log.debug("cleanup after a failed Telegram start failed", exc_info=True)
+        with contextlib.suppress(Exception):
+            await self.application.bot.shutdown()  # initialize() may have opened the HTTP clients
+
+    async def stop(self) -> None:
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    async def _set_commands(self) -> None:
+        """German menu for everybody, English for clients set to English (if that catalogue exists)."""
+        for language in ("de", "en"):
+            try:
+                commands = [BotCommand(n, t(language, f"telegram.command.{n}")) for n in MENU_COMMANDS]
+                await self.application.bot.set_my_commands(
+                    commands, language_code=None if language == "de" else language
+                )
+            except (TelegramError, OSError) as exc:  # a missing menu is no reason to stay offline
+                log.warning("setting the %s command menu failed: %s", language, type(exc).__name__)
+
+    # --- updates ---------------------------------------------------------------------------
+    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is None:
+            return
+        turn = message_turn(message, self._bot_username, self._bot_id)
+        if turn is not None:
+            await self._answer_turn(turn, message.chat.id)
+
+    async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        press = press_of(query)
+        if press is None or press.turn is None:
+            lang = normalise_language(query.from_user.language_code if query.from_user else None)
+            await _answer_query(query, t(lang, "telegram.stale_button"))
+            return
+        await _answer_query(query)
+        edit_id = press.message_id if press.on_question else None
+        await self._answer_turn(press.turn, press.chat_id, edit_id)
+
+    async def _answer_turn(self, turn: Turn, chat_id: int, edit_message_id: int | None = None) -> None:
+        replies: list[Reply] = await self.service.handle(turn)
+        if not replies:
+            return
+        try:
+            await render.deliver(self.application.bot, chat_id, replies, edit_message_id)
+        except Forbidden:
+            await self.sender.mark_blocked(str(chat_id))
+        except TelegramError as exc:
+            log.warning("replying in a Telegram chat failed: %s: %s", type(exc).__name__, exc.message)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        log.error("Telegram update failed: %s", type(error).__name__, exc_info=error)
+
+
+async def _answer_query(query: CallbackQuery, text: str | None = None) -> None:
+    """Stops the button's spinner; an expired query (e.g. pressed before a restart) is no error."""
+    try:
+        await query.answer(text=text)
+    except TelegramError as exc:
+        log.info("answering a callback query failed: %s", type(exc).__name__)
+
+
+def _quiet_library_debug_logs() -> None:
+    """PTB logs whole updates and request payloads at DEBUG level: never let message contents
+    reach the log, even when the operator sets LOG_LEVEL=DEBUG."""
+    for name, floor in (
+        ("telegram", logging.INFO),
+        ("httpx", logging.WARNING),
+        ("httpcore", logging.WARNING),
+    ):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < floor:
+            logger.setLevel(floor)

@@ -1,0 +1,378 @@
+"""The Matrix bot against a real Synapse: invitation, the whole advisory dialog, restart, reminder, deletion.
+
+The human side is a matrix-nio client as an Element user would drive it. Every wait is bounded
+(`WAIT` seconds per reply); nothing is mocked between the bot and the homeserver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from nio import RoomMessageFile
+from pydantic import SecretStr
+from sqlmodel import Session, select
+
+from bot.app import build_service
+from bot.conversation import ConversationService
+from bot.matrix import state
+from bot.matrix.runtime import MatrixRuntime
+from bot.matrix.sender import MatrixSender
+from bot.outbound import DeliveryStatus
+from bot.ratelimit import RateLimiter
+from bot.reminders.dispatcher import Dispatcher
+from bot.reminders.planner import ReminderRules
+from bot.runner import serve
+from bot.settings import Settings
+from db.engine import make_engine, session_scope
+from db.event_models import Subscription
+from db.events import upsert_events
+from db.models import Profile, User
+from db.types import utcnow
+from handlers.catalogue import t
+from handlers.turn import Attachment, Option, Reply
+from knowledge.events import EventIn
+from knowledge.vocabulary import GOALS_BY_SITUATION, District, Sector, Situation
+from tests.matrix_homeserver import WAIT, Account, Person, Synapse, synapse  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.matrix
+
+
+def settings_for(server: Synapse, bot: Account, database_url: str, store: Path, **extra: Any) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        matrix_homeserver=server.url,
+        matrix_user_id=bot.user_id,
+        matrix_password=bot.password,
+        matrix_store_path=store,
+        **extra,
+    )
+
+
+class Bot:
+    """Starts and restarts the bot like an operator would (same database, same store directory)."""
+
+    def __init__(self, settings: Settings, engine: sa.Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.service: ConversationService = build_service(settings, engine)
+        self.runtime: MatrixRuntime | None = None
+
+    async def start(self, fresh: bool = False) -> MatrixRuntime:
+        if fresh:
+            self.service = build_service(self.settings, self.engine)  # a new process knows nothing
+        self.runtime = MatrixRuntime(self.settings, self.service)
+        await self.runtime.start()
+        return self.runtime
+
+    async def restart(self) -> MatrixRuntime:
+        await self.stop()
+        return await self.start(fresh=True)
+
+    async def stop(self) -> None:
+        if self.runtime is not None:
+            await self.runtime.stop()
+            self.runtime = None
+
+
+@pytest.fixture
+async def world(
+    synapse: Synapse,  # noqa: F811
+    sqlite_url: str,
+    tmp_path: Path,
+) -> AsyncIterator[Callable[..., Any]]:
+    """Makes (bot, person) pairs on the shared homeserver; everything is stopped afterwards."""
+    engine = make_engine(sqlite_url)
+    started: list[Bot | Person] = []
+
+    async def make(
+        encrypted_person: bool = False, start_bot: bool = True, **extra: Any
+    ) -> tuple[Bot, Person, Account]:
+        bot_account = synapse.register()
+        settings = settings_for(synapse, bot_account, sqlite_url, tmp_path / "bot-store", **extra)
+        bot = Bot(settings, engine)
+        if start_bot:
+            await bot.start()
+        started.append(bot)
+        person = Person(synapse, synapse.register(), tmp_path / "person-store" if encrypted_person else None)
+        await person.start()
+        started.append(person)
+        return bot, person, bot_account
+
+    yield make
+    for thing in reversed(started):
+        await thing.stop()
+    engine.dispose()
+
+
+def profile_of(engine: sa.Engine, room_id: str) -> Profile | None:
+    with Session(engine) as session:
+        user = session.exec(
+            select(User).where(User.transport == "matrix", User.external_id == room_id)
+        ).first()
+        return session.get(Profile, user.id) if user else None
+
+
+async def test_direct_chat_dialog_by_numbers_and_text_survives_a_restart(world: Callable[..., Any]) -> None:
+    bot, person, bot_account = await world()
+    room = await person.create_room(invite=[bot_account.user_id])
+    await person.wait_member(room, bot_account.user_id)
+
+    greeting = await person.next_message(room)
+    assert t("de", "ask.situation") in greeting.body
+    assert f"2) {t('de', 'situation.beschaeftigt')}" in greeting.body
+    assert '<ol start="1">' in greeting.formatted_body
+
+    await person.say(room, "2")  # a number picks the option
+    assert t("de", "ask.district") in (await person.next_message(room)).body
+
+    await person.say(room, "Ich wohne in Uelzen")  # free text fills the district
+    assert t("de", "ask.sector") in (await person.next_message(room)).body
+
+    await person.say(room, t("de", "sector.handwerk"))  # the label typed out
+    goal_question = await person.next_message(room)
+    assert t("de", "ask.goal") in goal_question.body
+
+    await bot.stop()  # mid-dialog; the person answers while the bot is down
+    await person.say(room, "1")  # must still mean the first goal shown before the restart
+    await bot.start(fresh=True)
+    results = await person.next_message(room)  # the first thing the restarted bot says is this answer
+    assert t("de", "ask.goal") not in results.body, "the restarted bot answered an old message again"
+    assert f"1) {t('de', 'option.details')}" in results.body
+
+    profile = profile_of(bot.engine, room)
+    assert profile is not None
+    assert (profile.situation, profile.district, profile.sector) == (
+        Situation.BESCHAEFTIGT,
+        District.UELZEN,
+        Sector.HANDWERK,
+    )
+    assert profile.goal == GOALS_BY_SITUATION[Situation.BESCHAEFTIGT][0]
+
+    await person.react(room, results.event_id, "2️⃣")  # second option of the results: contact of offer 1
+    contact = await person.next_message(room)
+    assert contact.body.startswith(t("de", "contact.header", name="").strip())
+
+
+async def test_sender_delivers_text_options_and_a_calendar_file(world: Callable[..., Any]) -> None:
+    bot, person, bot_account = await world()
+    room = await person.create_room(invite=[bot_account.user_id])
+    await person.next_message(room)  # greeting
+
+    reminder = Reply(
+        "Erinnerung: Morgen, 10:00 Uhr – Infotag Meisterschule <Lüneburg> & Umgebung",
+        options=(Option("abo:stop", "Erinnerungen abbestellen"),),
+        attachment=Attachment("termin.ics", "text/calendar", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"),
+    )
+    assert bot.runtime is not None
+    result = await bot.runtime.sender.send(room, [reminder])
+    assert result.status is DeliveryStatus.SENT
+
+    text = await person.next_message(room)
+    assert text.body.startswith("Erinnerung: Morgen, 10:00 Uhr")
+    assert "&lt;Lüneburg&gt; &amp; Umgebung" in text.formatted_body  # offer text is escaped in HTML
+    assert "1) Erinnerungen abbestellen" in text.body
+    file_event = await person.next_event(room, (RoomMessageFile,))
+    assert file_event.body == "termin.ics"
+
+
+async def test_reminder_from_the_outbox_reaches_the_room(world: Callable[..., Any]) -> None:
+    """The shared reminder dispatcher delivers through the MatrixSender into the conversation's room."""
+    bot, person, bot_account = await world()
+    room = await person.create_room(invite=[bot_account.user_id])
+    await person.next_message(room)  # greeting; the conversation (user = room) exists now
+    now = utcnow()
+    with session_scope(bot.engine) as session:
+        event = EventIn(
+            id="infotag-matrix",
+            title="Infotag Meisterschule",
+            start=now + dt.timedelta(hours=23),
+            place="Uelzen",
+        )
+        upsert_events(session, [event], now - dt.timedelta(days=3))
+        user = session.exec(select(User).where(User.transport == "matrix", User.external_id == room)).one()
+        assert user.id is not None
+        session.add(Subscription(user_id=user.id, subscribed_at=now - dt.timedelta(days=2)))
+    assert bot.runtime is not None
+    rules = ReminderRules(leads=(dt.timedelta(days=1),), quiet=None)
+    dispatcher = Dispatcher(bot.engine, {"matrix": bot.runtime.sender}, rules)
+    _plan, report = await dispatcher.run_once()
+    assert report.sent == 1
+
+    reminder = await person.next_message(room)
+    assert "Infotag Meisterschule" in reminder.body
+    assert f"2) {t('de', 'option.abo_stop')}" in reminder.body
+    remembered = state.load_options(bot.engine, room)  # "2" now means "stop reminders" in this room
+    assert [o.id for o in remembered.options][-1] == "abo:stop"
+    assert remembered.events == (reminder.event_id,)
+
+
+async def test_delete_my_data_with_bang_command(world: Callable[..., Any]) -> None:
+    bot, person, bot_account = await world()
+    room = await person.create_room(invite=[bot_account.user_id])
+    await person.next_message(room)  # greeting
+    await person.say(room, "1")
+    await person.next_message(room)
+    assert profile_of(bot.engine, room) is not None
+
+    await person.say(room, "!löschen")  # umlaut spelling of !loeschen
+    confirm = await person.next_message(room)
+    assert t("de", "privacy.delete_confirm") in confirm.body
+    await person.say(room, "1")  # "Ja, alles löschen"
+    done = await person.next_message(room)
+    assert t("de", "privacy.deleted") in done.body
+    assert profile_of(bot.engine, room) is None
+
+
+async def test_group_room_answers_only_when_addressed(world: Callable[..., Any], synapse: Synapse) -> None:  # noqa: F811
+    _bot, person, bot_account = await world()
+    third = synapse.register()
+    room = await person.create_room(invite=[bot_account.user_id, third.user_id], direct=False)
+    hello = await person.next_message(room)
+    assert "!start" in hello.body and t("de", "ask.situation") not in hello.body
+
+    await person.say(room, "Hallo zusammen, wer kommt morgen?")  # not meant for the bot: silence
+    await person.say(room, "!start")
+    answer = await person.next_message(room)  # the next bot message answers the command, not the chatter
+    assert t("de", "ask.situation") in answer.body
+
+    localpart = bot_account.user_id.split(":")[0].lstrip("@")
+    await person.say(room, f"{localpart}: 3")
+    assert t("de", "ask.district") in (await person.next_message(room)).body
+
+
+async def test_sender_honours_rate_limit_and_reports_left_rooms(
+    world: Callable[..., Any],
+    synapse: Synapse,  # noqa: F811
+) -> None:
+    bot, person, bot_account = await world()
+    room = await person.create_room(invite=[bot_account.user_id])
+    await person.next_message(room)
+    assert bot.runtime is not None and bot.runtime.client is not None
+    now = [1000.0]
+    sender = MatrixSender(
+        bot.engine, bot_account.user_id, RateLimiter(100, per_key_rate=100), clock=lambda: now[0]
+    )
+    sender.client = bot.runtime.client
+
+    # Synapse's per-account limit, tightened here (1/s, burst 1): a quick second message is refused
+    synapse.override_ratelimit(bot_account.user_id, messages_per_second=1, burst_count=1)
+    results = [await sender.send(room, [Reply(f"Nachricht {i}")]) for i in range(3)]
+    refused = [r for r in results if r.status is DeliveryStatus.RETRY]
+    assert refused and refused[0].detail == "M_LIMIT_EXCEEDED", results
+    assert refused[0].retry_after is not None and refused[0].retry_after > 0  # from retry_after_ms
+    assert results[-1].status is DeliveryStatus.RETRY  # paused: the account waits as Synapse asked
+
+    synapse.override_ratelimit(bot_account.user_id, messages_per_second=0, burst_count=0)  # the README's lift
+    now[0] += refused[0].retry_after + 1
+    assert (await sender.send(room, [Reply("wieder da")])).status is DeliveryStatus.SENT
+    while (await person.next_message(room)).body != "wieder da":
+        pass
+
+    assert (await sender.send("!unknown:bildungslotse.test", [Reply("x")])).status is DeliveryStatus.BLOCKED
+    await person.leave(room)  # the person leaves: the bot leaves too and sends nothing more there
+    await eventually(lambda: not room_joined(bot, room))
+    assert (await sender.send(room, [Reply("noch da?")])).status is DeliveryStatus.BLOCKED
+    with Session(bot.engine) as session:
+        user = session.exec(select(User).where(User.external_id == room)).one()
+        assert user.active is False  # reminders skip this conversation from now on
+
+
+def room_joined(bot: Bot, room_id: str) -> bool:
+    return state.load_room(bot.engine, bot.settings.matrix_user_id or "", room_id).joined
+
+
+async def eventually(check: Callable[[], bool], timeout: float = WAIT) -> None:
+    """Polls a condition the bot reaches asynchronously; fails after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not reached within {timeout:.0f} s")
+        await asyncio.sleep(0.1)
+
+
+async def test_encrypted_direct_chat_survives_a_restart(world: Callable[..., Any]) -> None:
+    """Element opens direct chats encrypted: greeting, answers and a restart all work end-to-end encrypted."""
+    bot, person, bot_account = await world(encrypted_person=True)
+    room = await person.create_room(invite=[bot_account.user_id], encrypted=True)
+
+    greeting = await person.next_message(room)
+    assert greeting.decrypted, "the bot must answer encrypted in an encrypted room"
+    assert t("de", "ask.situation") in greeting.body
+
+    await person.say(room, "4")  # encrypted; the person trusts the bot's device
+    district_question = await person.next_message(room)
+    assert district_question.decrypted and t("de", "ask.district") in district_question.body
+
+    assert bot.runtime is not None and bot.runtime.client is not None
+    device_before = bot.runtime.client.device_id
+    runtime = await bot.restart()  # the crypto store on disk keeps the sessions
+    assert runtime.client is not None and runtime.client.device_id == device_before
+
+    await person.say(room, "Ich wohne in Lüneburg")
+    sector_question = await person.next_message(room)
+    assert sector_question.decrypted and t("de", "ask.sector") in sector_question.body
+    profile = profile_of(bot.engine, room)
+    assert profile is not None and profile.district == District.LUENEBURG
+
+
+async def test_first_start_treats_what_is_already_in_the_room_as_history(world: Callable[..., Any]) -> None:
+    """A fresh bot account on a used server: the old message is not answered, the invitation is."""
+    bot, person, bot_account = await world(start_bot=False)
+    room = await person.create_room(invite=[bot_account.user_id])
+    await person.say(room, "Hallo, ist da jemand?")  # written before the bot ever ran
+    bot.settings = bot.settings.model_copy(
+        update={"matrix_password": None, "matrix_access_token": SecretStr(bot_account.access_token)}
+    )
+    runtime = await bot.start()  # logs in with the access token this time
+    assert runtime.client is not None and runtime.client.device_id == bot_account.device_id
+
+    greeting = await person.next_message(room)
+    assert t("de", "ask.situation") in greeting.body
+    await person.say(room, "!hilfe")
+    help_text = await person.next_message(room)  # not a second welcome for the old "Hallo"
+    assert help_text.body.startswith(t("de", "help", p="!").splitlines()[0])
+    assert "!termine" in help_text.body
+
+
+async def test_without_e2e_support_plain_rooms_work_and_encrypted_ones_are_explained(
+    world: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A machine where matrix-nio's e2e extra cannot be installed (simulated): say so, keep working."""
+    monkeypatch.setattr("bot.matrix.client.e2e_available", lambda: False)
+    with caplog.at_level(logging.WARNING, logger="bot.matrix.client"):
+        bot, person, bot_account = await world(encrypted_person=True)
+    assert "Verschlüsselte Räume werden auf diesem Rechner NICHT unterstützt" in caplog.text
+
+    secret = await person.create_room(invite=[bot_account.user_id], encrypted=True)
+    notice = await person.next_message(secret)
+    assert notice.body == t("de", "matrix.encrypted_unsupported")
+    assert bot.runtime is not None  # nothing else goes into that room in clear text, not even reminders
+    refused = await bot.runtime.sender.send(secret, [Reply("Erinnerung: Infotag morgen")])
+    assert refused.status is DeliveryStatus.FAILED
+
+    plain = await person.create_room(invite=[bot_account.user_id])
+    assert t("de", "ask.situation") in (await person.next_message(plain)).body
+    await person.say(plain, "2")
+    assert t("de", "ask.district") in (await person.next_message(plain)).body
+
+
+async def test_bildungslotse_run_starts_matrix_when_it_is_configured(world: Callable[..., Any]) -> None:
+    """`bildungslotse run` (bot.runner.serve) with only Matrix set up: the bot answers, then stops cleanly."""
+    bot, person, bot_account = await world(start_bot=False)
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(bot.settings, bot.engine, stop))
+    try:
+        room = await person.create_room(invite=[bot_account.user_id])
+        assert t("de", "ask.situation") in (await person.next_message(room)).body
+    finally:
+        stop.set()
+        await asyncio.wait_for(server, WAIT)

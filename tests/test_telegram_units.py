@@ -1,0 +1,201 @@
+"""Telegram transport pieces without a network: callback data, rendering, commands, rate limits."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.ratelimit import RateLimiter, TokenBucket
+from bot.telegram import callback_data, render
+from bot.telegram.updates import parse_command
+from handlers.turn import Attachment, Link, Option, Reply
+from knowledge.base import KnowledgeBase
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+# --- callback data ------------------------------------------------------------------------------
+def test_every_option_the_dialog_can_show_fits_into_callback_data(kb: KnowledgeBase) -> None:
+    ids = [f"{prefix}:{offer.id}" for offer in kb.offers for prefix in ("offer", "contact")]
+    ids += ["sit:wiedereinstieg", "dist:luechow", "sec:gastronomie", "goal:anerkennung", "edit:situation"]
+    for option_id in ids:
+        for on_question in (True, False):
+            data = callback_data.encode(option_id, on_question)
+            assert len(data.encode()) <= 64
+            assert callback_data.decode(data) == callback_data.ButtonPress(option_id, on_question)
+
+
+@pytest.mark.parametrize("bad", ["sit:lüneburg", "x" * 60, "", "a|b", "with space"])
+def test_ids_that_cannot_travel_are_refused_when_the_keyboard_is_built(bad: str) -> None:
+    with pytest.raises(callback_data.CallbackDataError):
+        callback_data.encode(bad, True)
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        None,
+        "",
+        "sit:betrieb",
+        "v2|q|sit:betrieb",
+        "v1|x|sit:betrieb",
+        "v1|q|",
+        "v1|q|sit:lü",
+        "v1|q|a|b",
+        "v1|q|" + "a" * 60,
+        "v1|q|sit:betrieb\n",
+        42,
+    ],
+)
+def test_stale_or_forged_data_is_recognised(forged: object) -> None:
+    assert callback_data.decode(forged) is None
+
+
+@given(st.text(max_size=80))
+def test_decoding_any_text_never_raises_and_only_accepts_what_encode_makes(data: str) -> None:
+    press = callback_data.decode(data)
+    if press is not None:
+        assert callback_data.encode(press.option_id, press.on_question) == data
+
+
+# --- rendering ----------------------------------------------------------------------------------
+@given(st.lists(st.text(alphabet="abc äöü\n", min_size=0, max_size=1500), max_size=12))
+def test_long_texts_are_split_below_the_limit_without_losing_words(paragraphs: list[str]) -> None:
+    text = "\n\n".join(paragraphs)
+    chunks = render.split_text(text, limit=700)
+    assert all(0 < len(chunk) <= 700 for chunk in chunks)
+    assert "".join(chunks).split() == text.split()
+
+
+def test_splitting_prefers_paragraph_boundaries() -> None:
+    paragraphs = [f"Absatz {i}: " + "Wort " * 150 for i in range(12)]
+    chunks = render.split_text("\n\n".join(paragraphs))
+    assert len(chunks) > 1
+    assert all(len(c) <= render.MAX_TEXT for c in chunks)
+    assert all(c.startswith("Absatz ") for c in chunks)
+
+
+def _rows(reply: Reply) -> list[list[str]]:
+    markup = render.keyboard(reply)
+    assert markup is not None
+    return [[b.text for b in row] for row in markup.inline_keyboard]
+
+
+def test_short_labels_share_a_row_and_long_ones_stand_alone() -> None:
+    reply = Reply(
+        "Frage?",
+        options=(
+            Option("nav:a", "Details"),
+            Option("nav:b", "Kontakt"),
+            Option("dist:luechow", "Landkreis Lüchow-Dannenberg"),
+            Option("nav:back", "Zurück"),
+        ),
+        question=True,
+    )
+    assert _rows(reply) == [["Details", "Kontakt"], ["Landkreis Lüchow-Dannenberg"], ["Zurück"]]
+
+
+def test_links_become_url_buttons_and_unusable_urls_are_left_out() -> None:
+    reply = Reply(
+        "Kontakt",
+        links=(
+            Link("IHK", "https://www.ihk.de/lueneburg"),
+            Link("kaputt", "javascript:alert(1)"),
+            Link("IHK doppelt", "https://www.ihk.de/lueneburg"),
+        ),
+    )
+    markup = render.keyboard(reply)
+    assert markup is not None
+    buttons = [b for row in markup.inline_keyboard for b in row]
+    assert [(b.text, b.url) for b in buttons] == [("IHK", "https://www.ihk.de/lueneburg")]
+
+
+def test_question_buttons_are_marked_for_editing_in_place_and_cards_are_not() -> None:
+    question = render.keyboard(Reply("?", options=(Option("sit:schule", "Schule"),), question=True))
+    card = render.keyboard(Reply("1.", options=(Option("offer:abc", "Details"),)))
+    assert question is not None and card is not None
+    q_press = callback_data.decode(question.inline_keyboard[0][0].callback_data)
+    c_press = callback_data.decode(card.inline_keyboard[0][0].callback_data)
+    assert q_press is not None and q_press.on_question
+    assert c_press is not None and not c_press.on_question
+
+
+def test_a_long_reply_keeps_its_keyboard_under_the_last_part_and_files_follow() -> None:
+    reply = Reply(
+        "\n\n".join(["Satz " * 300] * 5),
+        options=(Option("nav:more", "Mehr"),),
+        attachment=Attachment("termin.ics", "text/calendar", b"BEGIN:VCALENDAR"),
+    )
+    out = render.messages_for(reply)
+    assert len(out) >= 3
+    assert [m.markup is not None for m in out[:-1]] == [False] * (len(out) - 2) + [True]
+    assert out[-1].document is not None and out[-1].document.filename == "termin.ics"
+
+
+# --- commands ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/start", ("start", "")),
+        ("/START@Bildungslotse_Test_Bot", ("start", "")),
+        ("/start kampagne-2025", ("start", "kampagne-2025")),
+        ("/hilfe\nbitte", ("hilfe", "bitte")),
+        ("/start@other_bot", None),
+        ("/ start", None),
+        ("/pfad/zu/datei", None),
+    ],
+)
+def test_commands_are_read_like_telegram_clients_send_them(
+    text: str, expected: tuple[str, str] | None
+) -> None:
+    assert parse_command(text, "bildungslotse_test_bot") == expected
+
+
+# --- rate limiter ------------------------------------------------------------------------------
+def test_a_bucket_allows_its_burst_then_spaces_requests_at_its_rate() -> None:
+    bucket = TokenBucket(rate=2.0, burst=3, now=0.0)
+    waits = [bucket.reserve(0.0) for _ in range(5)]
+    assert waits == [0.0, 0.0, 0.0, 0.5, 1.0]
+    assert bucket.reserve(10.0) == 0.0  # refilled after a pause
+
+
+async def test_per_chat_limits_do_not_slow_other_chats_but_the_overall_limit_does() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate=3.0, per_key_rate=1.0, per_key_burst=1, clock=clock, sleep=clock.sleep)
+    await limiter.acquire("a")
+    await limiter.acquire("a")  # second to the same chat waits a second
+    assert clock.slept == [1.0]
+    clock.slept.clear()
+    await limiter.acquire("b")
+    await limiter.acquire("c")
+    await limiter.acquire("d")  # four messages within a second exceed the overall 3/s
+    assert sum(clock.slept) > 0
+
+
+async def test_groups_get_their_own_slower_rate() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate=100.0, per_key_rate=1.0, per_key_burst=1, clock=clock, sleep=clock.sleep)
+    await limiter.acquire(-100, rate=20 / 60, burst=1)
+    await limiter.acquire(-100, rate=20 / 60, burst=1)
+    assert clock.slept == [pytest.approx(3.0)]
+
+
+def test_idle_per_chat_buckets_are_forgotten() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate=1000.0, per_key_rate=1.0, clock=clock, sleep=clock.sleep, max_keys=10)
+    for chat in range(50):
+        limiter.reserve_key(chat)
+        clock.now += 2.0
+    assert len(limiter) <= 11
