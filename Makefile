@@ -38,6 +38,7 @@ synapse: $(SYNAPSE_VENV)/.installed-$(SYNAPSE_VERSION)
 demo: $(VENV)/.installed
 	$(BIN)/bildungslotse db upgrade
 	$(BIN)/bildungslotse knowledge load
+	$(BIN)/bildungslotse events import
 	$(BIN)/bildungslotse chat
 
 lint: install-dev

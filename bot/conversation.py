@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from bot.flood import FloodGuard
 from db import users
 from db.engine import session_scope
+from db.models import User
 from handlers import dialog
 from handlers.catalogue import normalise_language, t
 from handlers.features import FeatureContext, FeatureRegistry, is_admin
@@ -73,14 +74,13 @@ class ConversationService:
         lang = normalise_language(turn.language)
         try:
             with session_scope(self.engine) as session:
-                user = users.get_or_create_user(session, turn.transport, turn.user_id, lang)
-                assert user.id is not None
-                state = dialog.with_language(
-                    ConversationState.restore(users.load_state(session, user.id)), turn.language
-                )
+                record = users.open_turn(session, turn.transport, turn.user_id, lang)
+                state = dialog.with_language(ConversationState.restore(record.state), turn.language)
                 lang = state.language
                 handler = self.features.resolve(turn, state, is_admin(self.settings, turn))
                 if handler is not None:
+                    user = session.get(User, record.user_id)
+                    assert user is not None
                     ctx = FeatureContext(
                         turn,
                         session,
@@ -94,18 +94,21 @@ class ConversationService:
                     if ctx.user_deleted:
                         return replies
                     state = ctx.state
+                    session.flush()  # the feature's own changes first; the turn's writes go last
                 else:
                     state, replies = dialog.step(state, turn, self.dialog_ctx)
-                users.save_state(session, user.id, state.dump())
-                users.save_profile(
+                users.close_turn(
                     session,
-                    user.id,
-                    situation=state.situation,
-                    district=state.district,
-                    sector=state.sector,
-                    goal=state.goal,
+                    record,
+                    state.dump(),
+                    state.language,
+                    {
+                        "situation": state.situation,
+                        "district": state.district,
+                        "sector": state.sector,
+                        "goal": state.goal,
+                    },
                 )
-                user.language = state.language
             return replies
         except sa.exc.OperationalError:
             log.warning("database unavailable while handling a %s turn", turn.transport)

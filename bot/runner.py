@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from bot.app import build_service
+from bot.maintenance import MaintenanceRuntime
 from bot.outbound import Runtime, Sender
 from bot.settings import Settings
 
@@ -56,8 +57,11 @@ async def serve(settings: Settings, engine: sa.Engine, stop: asyncio.Event | Non
             started.append(runtime)
         senders: dict[str, Sender] = {r.sender.transport: r.sender for r in started}
         scheduler = _start_reminders(settings, engine, senders)
+        maintenance = MaintenanceRuntime(settings, engine)
+        await maintenance.start()
         log.info("Bildungslotse läuft: %s", ", ".join(senders) or "-")
         await stop.wait()
+        await maintenance.stop()
         if scheduler is not None:
             await scheduler.stop()
     finally:

@@ -61,6 +61,6 @@ def statistics(session: Session) -> dict[str, Any]:
         if key == "subscriptions" and "active" in table.c:
             query = query.where(table.c.active.is_(True))
         if key == "reminders_sent" and "status" in table.c:
-            query = query.where(table.c.status == "sent")
+            query = query.where(table.c.status == "sent", table.c.kind != "broadcast")
         stats[key] = session.execute(query).scalar_one()
     return stats

@@ -1,10 +1,13 @@
-"""The reminder outbox: plan due rows, claim them for sending, record what the transport said.
+"""The outbox of reminders and broadcasts: plan due rows, claim them for sending, record what the
+transport said.
 
 Exactly once, as far as a messenger allows: a row exists at most once per (user, event, kind, n)
 thanks to the unique key, is claimed by one worker at a time (PostgreSQL: `FOR UPDATE SKIP LOCKED`
 plus a lease, so a crashed worker's rows are taken over after the lease; SQLite: one process,
 whose stale claims are released at start-up) and is marked sent only after the transport
-confirmed it. The one unavoidable gap is a crash between the platform's confirmation and the
+confirmed it. An admin broadcast enters the same outbox (one row per recipient, unique per
+(user, broadcast)) and from then on is claimed, rate-limited and marked like a reminder. The one
+unavoidable gap is a crash between the platform's confirmation and the
 commit of "sent": that message is sent again after the restart (at least once beats lost).
 """
 
@@ -19,9 +22,18 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from db.event_models import Delivery, DeliveryKind, DeliveryState, Event, Subscription
+from db.event_models import (
+    Broadcast,
+    BroadcastTarget,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    Event,
+    Subscription,
+)
 from db.events import Subscriber, active_subscribers, subscriber_suits
 from db.models import User
+from db.types import UTCDateTime
 
 NOTICE_KINDS = (DeliveryKind.CHANGE.value, DeliveryKind.CANCEL.value)
 MAX_ATTEMPTS = 8
@@ -59,7 +71,7 @@ class PlanReport:
 class Claimed:
     id: int
     user_id: int
-    event_id: int
+    event_id: int | None  # None for a broadcast
     kind: str
     n: int
     transport: str
@@ -68,6 +80,7 @@ class Claimed:
     attempts: int
     user_active: bool
     subscribed: bool
+    broadcast_id: int | None = None
 
 
 @dataclass
@@ -216,6 +229,71 @@ def _skip(session: Session, event_id: int, kinds: Sequence[str], condition: Any,
     return max(result.rowcount, 0)  # type: ignore[attr-defined]
 
 
+# --- broadcasts ------------------------------------------------------------------------------
+
+
+def _broadcast_audience(target_kind: str, target_value: str) -> Any:
+    """Reachable subscribers whose subscription names the district or sector (a SELECT of users)."""
+    column = Subscription.district if target_kind == BroadcastTarget.DISTRICT else Subscription.sector
+    return (
+        sa.select(User.id, User.transport)
+        .join(Subscription, col(Subscription.user_id) == col(User.id))
+        .where(
+            col(Subscription.active) == sa.true(),
+            col(User.active) == sa.true(),
+            col(column) == target_value,
+        )
+    )
+
+
+def count_broadcast_recipients(session: Session, target_kind: str, target_value: str) -> int:
+    audience = _broadcast_audience(target_kind, target_value).subquery()
+    return int(session.execute(sa.select(sa.func.count()).select_from(audience)).scalar_one())
+
+
+def enqueue_broadcast(session: Session, broadcast: Broadcast, now: dt.datetime) -> int:
+    """Queues one delivery per recipient in the caller's transaction (one INSERT … SELECT, however
+    many there are) and stores their number on the broadcast; returns it."""
+    assert broadcast.id is not None
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    audience = _broadcast_audience(broadcast.target_kind, broadcast.target_value).subquery()
+    when = sa.literal(now, UTCDateTime())
+    rows = sa.select(
+        audience.c.id,
+        sa.literal(broadcast.id, sa.Integer()),
+        sa.literal(DeliveryKind.BROADCAST.value, sa.String()),
+        sa.literal(0, sa.Integer()),
+        audience.c.transport,
+        sa.literal(DeliveryState.PENDING.value, sa.String()),
+        when,
+        sa.literal(0, sa.Integer()),
+        sa.literal("", sa.String()),
+        when,
+    ).where(sa.true())  # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT
+    columns = ["user_id", "broadcast_id", "kind", "n", "transport", "status", "due_at", "attempts"]
+    insert: Any = postgresql.insert if _is_pg(session) else sqlite.insert
+    stmt = (
+        insert(table)
+        .from_select([*columns, "detail", "created_at"], rows)
+        .on_conflict_do_nothing(index_elements=["user_id", "broadcast_id"])
+        .returning(table.c.id)  # rowcount of INSERT … SELECT came back as -1 through psycopg
+    )
+    added = len(session.execute(stmt).all())
+    broadcast.recipients = added
+    session.add(broadcast)
+    session.flush()
+    return added
+
+
+def broadcast_texts(session: Session, ids: Collection[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        sa.select(Broadcast.id, Broadcast.text).where(col(Broadcast.id).in_(list(ids)))
+    ).all()
+    return {int(i): text for i, text in rows}
+
+
 # --- claiming --------------------------------------------------------------------------------
 
 
@@ -278,6 +356,7 @@ def claim_due(
             attempts=d.attempts,
             user_active=bool(user_active),
             subscribed=bool(sub_active),
+            broadcast_id=d.broadcast_id,
         )
         for d, external_id, language, user_active, sub_active in rows
     ]
@@ -304,54 +383,58 @@ def claim_owners(session: Session) -> list[str]:
     return [owner for owner in session.exec(stmt).all() if owner]
 
 
-# --- outcomes --------------------------------------------------------------------------------
+# --- outcomes ---------------------------------------------------------------------------------
+# These run once per message: they take a plain Connection (or a Session) and issue one UPDATE,
+# which is several times cheaper than a unit of work through the ORM.
+
+Executor = sa.Connection | Session
 
 
-def _finish(session: Session, delivery_id: int, **values: Any) -> None:
-    session.execute(
+def _finish(conn: Executor, delivery_id: int, **values: Any) -> None:
+    conn.execute(
         sa.update(Delivery)
         .where(col(Delivery.id) == delivery_id, col(Delivery.status) == DeliveryState.PENDING.value)
         .values(claimed_by=None, claimed_at=None, **values)
     )
 
 
-def release(session: Session, delivery_id: int, due_at: dt.datetime) -> None:
+def release(conn: Executor, delivery_id: int, due_at: dt.datetime) -> None:
     """Not sent and not an attempt (quiet hours began, the transport is paused): try again at `due_at`."""
     attempts = col(Delivery.attempts)
-    _finish(session, delivery_id, due_at=due_at, attempts=sa.case((attempts > 0, attempts - 1), else_=0))
+    _finish(conn, delivery_id, due_at=due_at, attempts=sa.case((attempts > 0, attempts - 1), else_=0))
 
 
-def mark_sent(session: Session, delivery_id: int, now: dt.datetime) -> None:
-    _finish(session, delivery_id, status=DeliveryState.SENT.value, sent_at=now, detail="")
+def mark_sent(conn: Executor, delivery_id: int, now: dt.datetime) -> None:
+    _finish(conn, delivery_id, status=DeliveryState.SENT.value, sent_at=now, detail="")
 
 
-def mark_skipped(session: Session, delivery_id: int, detail: str) -> None:
-    _finish(session, delivery_id, status=DeliveryState.SKIPPED.value, detail=detail[:200])
+def mark_skipped(conn: Executor, delivery_id: int, detail: str) -> None:
+    _finish(conn, delivery_id, status=DeliveryState.SKIPPED.value, detail=detail[:200])
 
 
-def mark_failed(session: Session, delivery_id: int, detail: str) -> None:
-    _finish(session, delivery_id, status=DeliveryState.FAILED.value, detail=detail[:200])
+def mark_failed(conn: Executor, delivery_id: int, detail: str) -> None:
+    _finish(conn, delivery_id, status=DeliveryState.FAILED.value, detail=detail[:200])
 
 
-def mark_retry(session: Session, delivery_id: int, attempts: int, due_at: dt.datetime, detail: str) -> bool:
+def mark_retry(conn: Executor, delivery_id: int, attempts: int, due_at: dt.datetime, detail: str) -> bool:
     """Back to pending at `due_at`; after MAX_ATTEMPTS it fails for good. True if it will be retried."""
     if attempts >= MAX_ATTEMPTS:
-        mark_failed(session, delivery_id, f"gave up after {attempts} attempts: {detail}")
+        mark_failed(conn, delivery_id, f"gave up after {attempts} attempts: {detail}")
         return False
-    _finish(session, delivery_id, due_at=due_at, detail=detail[:200])
+    _finish(conn, delivery_id, due_at=due_at, detail=detail[:200])
     return True
 
 
-def mark_blocked(session: Session, delivery_id: int, user_id: int, now: dt.datetime) -> None:
+def mark_blocked(conn: Executor, delivery_id: int, user_id: int, now: dt.datetime) -> None:
     """The user blocked the bot: the user is inactive, the subscription ends, nothing queued is sent."""
-    _finish(session, delivery_id, status=DeliveryState.BLOCKED.value, detail="blocked by user")
-    session.execute(sa.update(User).where(col(User.id) == user_id).values(active=False))
-    session.execute(
+    _finish(conn, delivery_id, status=DeliveryState.BLOCKED.value, detail="blocked by user")
+    conn.execute(sa.update(User).where(col(User.id) == user_id).values(active=False))
+    conn.execute(
         sa.update(Subscription)
         .where(col(Subscription.user_id) == user_id, col(Subscription.active) == sa.true())
         .values(active=False, ended_at=now, end_reason="blocked", updated_at=now)
     )
-    session.execute(
+    conn.execute(
         sa.update(Delivery)
         .where(col(Delivery.user_id) == user_id, col(Delivery.status) == DeliveryState.PENDING.value)
         .values(status=DeliveryState.BLOCKED.value, detail="blocked by user", claimed_by=None)

@@ -1,8 +1,9 @@
-"""Tables for events, subscriptions and the reminder outbox (deliveries).
+"""Tables for events, subscriptions, admin broadcasts and the outbox they share (deliveries).
 
 The delivery table is the truth for reminders: one row per (user, event, kind, n) — a unique key,
 so planning the same reminder twice (two ticks, two processes, a restart) can only ever yield one
-row, and a row is marked sent only after the transport confirmed it.
+row, and a row is marked sent only after the transport confirmed it. A broadcast row has no event
+but a broadcast, and its own unique key (user, broadcast): one message per recipient, ever.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class DeliveryKind(StrEnum):
     REMINDER = "reminder"  # n = lead time in minutes
     CHANGE = "change"  # n = the event's notice_seq: every further change is a new key
     CANCEL = "cancel"  # n = the event's notice_seq
+    BROADCAST = "broadcast"  # an admin's message to subscribers (broadcast_id set, event_id NULL); n = 0
 
 
 class DeliveryState(StrEnum):
@@ -83,10 +85,35 @@ class Subscription(SQLModel, table=True):
     end_reason: str | None = Field(default=None, max_length=16)  # "stop" or "blocked"
 
 
+BROADCAST_MAX_TEXT = 2000
+
+
+class BroadcastTarget(StrEnum):
+    DISTRICT = "district"
+    SECTOR = "sector"
+
+
+class Broadcast(SQLModel, table=True):
+    """An admin's message to the subscribers of one district or sector; who got it is in deliveries."""
+
+    __tablename__ = "broadcasts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(max_length=BROADCAST_MAX_TEXT)
+    target_kind: str = Field(max_length=16)  # BroadcastTarget
+    target_value: str = Field(max_length=32)  # a district or sector code
+    recipients: int = Field(default=0)  # how many deliveries were queued: a number, never who
+    created_by: str = Field(max_length=300)  # the audit actor ("telegram:123"); kept after user deletion
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Delivery(SQLModel, table=True):
     __tablename__ = "deliveries"
     __table_args__ = (
+        # NULLs are distinct in both databases: each key only binds the rows of its own source
         sa.UniqueConstraint("user_id", "event_id", "kind", "n", name="uq_deliveries_key"),
+        sa.UniqueConstraint("user_id", "broadcast_id", name="uq_deliveries_broadcast"),
+        sa.CheckConstraint("(event_id IS NULL) <> (broadcast_id IS NULL)", name="ck_deliveries_source"),
         sa.Index("ix_deliveries_claim", "status", "transport", "due_at"),
     )
 
@@ -94,13 +121,20 @@ class Delivery(SQLModel, table=True):
     user_id: int = Field(
         sa_column=sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     )
-    event_id: int = Field(
+    event_id: int | None = Field(
+        default=None,
         sa_column=sa.Column(
-            sa.Integer, sa.ForeignKey("events.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+            sa.Integer, sa.ForeignKey("events.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
+    broadcast_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("broadcasts.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
     )
     kind: str = Field(max_length=16)
-    n: int  # lead minutes for reminders, notice sequence for change/cancel
+    n: int  # lead minutes for reminders, notice sequence for change/cancel, 0 for broadcasts
     transport: str = Field(max_length=16)
     status: str = Field(default=DeliveryState.PENDING.value, max_length=16)
     due_at: dt.datetime = Field(sa_type=UTCDateTime)

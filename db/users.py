@@ -1,7 +1,14 @@
-"""Users, their stored dialog state and profile."""
+"""Users, their stored dialog state and profile.
+
+`open_turn` / `close_turn` are the conversation service's hot path: every incoming message runs
+them, so they use Core statements, read user, state and profile with one SELECT, and write only
+what changed. The ORM helpers below serve everything else.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -9,6 +16,128 @@ from sqlmodel import Session, select
 
 from db.models import Conversation, Profile, User
 from db.types import utcnow
+
+# last_seen_at only feeds the retention purge (months): refreshing it at most this often saves
+# a write on nearly every turn of an active conversation
+TOUCH_INTERVAL = dt.timedelta(minutes=5)
+PROFILE_SLOTS = ("situation", "district", "sector", "goal")
+
+_users: sa.Table = User.__table__  # type: ignore[attr-defined]
+_conversations: sa.Table = Conversation.__table__  # type: ignore[attr-defined]
+_profiles: sa.Table = Profile.__table__  # type: ignore[attr-defined]
+
+
+def _turn_select(lock: bool) -> sa.Select[Any]:
+    stmt = (
+        sa.select(
+            _users.c.id,
+            _users.c.language,
+            _users.c.active,
+            _users.c.last_seen_at,
+            _conversations.c.state,
+            _profiles.c.user_id,
+            *(_profiles.c[name] for name in PROFILE_SLOTS),
+        )
+        .select_from(
+            _users.outerjoin(_conversations, _conversations.c.user_id == _users.c.id).outerjoin(
+                _profiles, _profiles.c.user_id == _users.c.id
+            )
+        )
+        .where(
+            _users.c.transport == sa.bindparam("transport"),
+            _users.c.external_id == sa.bindparam("external_id"),
+        )
+    )
+    # PostgreSQL: the user's row stays locked until commit, so one user's turns run in order even
+    # when several bot processes share the database (only the users row: the joined ones may be absent)
+    return stmt.with_for_update(of=_users) if lock else stmt
+
+
+_SELECT_TURN = _turn_select(lock=False)
+_SELECT_TURN_LOCKED = _turn_select(lock=True)
+_TOUCH = (
+    sa.update(_users)
+    .where(_users.c.id == sa.bindparam("uid"))
+    .values(last_seen_at=sa.bindparam("now"), active=True)
+)
+_SET_LANGUAGE = (
+    sa.update(_users).where(_users.c.id == sa.bindparam("uid")).values(language=sa.bindparam("lang"))
+)
+_INSERT_STATE = sa.insert(_conversations)
+_UPDATE_STATE = (
+    sa.update(_conversations)
+    .where(_conversations.c.user_id == sa.bindparam("uid"))
+    .values(state=sa.bindparam("state"), updated_at=sa.bindparam("now"))
+)
+_INSERT_PROFILE = sa.insert(_profiles)
+_UPDATE_PROFILE = (
+    sa.update(_profiles)
+    .where(_profiles.c.user_id == sa.bindparam("uid"))
+    .values(**{name: sa.bindparam(f"v_{name}") for name in PROFILE_SLOTS}, updated_at=sa.bindparam("now"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRecord:
+    """What one turn needs to know about its user, as stored before the turn."""
+
+    user_id: int
+    language: str
+    state: dict[str, Any] | None  # None: no conversation stored yet
+    profile: tuple[str | None, ...] | None  # PROFILE_SLOTS values; None: no profile row yet
+
+
+def _read_turn(session: Session, transport: str, external_id: str) -> sa.Row[Any] | None:
+    stmt = _SELECT_TURN_LOCKED if session.get_bind().dialect.name == "postgresql" else _SELECT_TURN
+    return session.execute(stmt, {"transport": transport, "external_id": external_id}).first()
+
+
+def open_turn(
+    session: Session,
+    transport: str,
+    external_id: str,
+    language: str = "de",
+    now: dt.datetime | None = None,
+) -> TurnRecord:
+    """Reads the user with their state and profile in one statement (creating the user on first
+    contact) and marks them seen and active: writing to us again means they unblocked the bot."""
+    now = now or utcnow()
+    row = _read_turn(session, transport, external_id)
+    if row is None:  # first contact (or a race with another process: get_or_create_user sorts it out)
+        get_or_create_user(session, transport, external_id, language)
+        session.flush()
+        row = _read_turn(session, transport, external_id)
+        assert row is not None
+    elif not row.active or now - row.last_seen_at >= TOUCH_INTERVAL:
+        session.execute(_TOUCH, {"uid": row.id, "now": now})
+    profile = None if row[5] is None else tuple(row[6:])
+    return TurnRecord(row.id, row.language, row.state, profile)
+
+
+def close_turn(
+    session: Session,
+    record: TurnRecord,
+    state: dict[str, Any],
+    language: str,
+    profile: dict[str, str | None],
+    now: dt.datetime | None = None,
+) -> None:
+    """Stores the turn's outcome, writing only rows whose content changed."""
+    now = now or utcnow()
+    uid = record.user_id
+    if record.state is None:
+        session.execute(_INSERT_STATE, {"user_id": uid, "state": state, "updated_at": now})
+    elif state != record.state:
+        session.execute(_UPDATE_STATE, {"uid": uid, "state": state, "now": now})
+    values = tuple(None if (v := profile.get(name)) is None else str(v) for name in PROFILE_SLOTS)
+    if record.profile is None:
+        row = dict(zip(PROFILE_SLOTS, values, strict=True))
+        session.execute(_INSERT_PROFILE, {"user_id": uid, **row, "updated_at": now})
+    elif values != record.profile:
+        params = {f"v_{name}": value for name, value in zip(PROFILE_SLOTS, values, strict=True)}
+        session.execute(_UPDATE_PROFILE, {"uid": uid, "now": now, **params})
+    if language != record.language:
+        session.execute(_SET_LANGUAGE, {"uid": uid, "lang": language})
 
 
 def get_or_create_user(session: Session, transport: str, external_id: str, language: str = "de") -> User:

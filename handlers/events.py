@@ -64,7 +64,9 @@ def where_text(lang: str, event: Event) -> str:
     return t(lang, "events.where_place", place=event.place or "")
 
 
-def event_text(lang: str, event: Event, organiser: str | None, tz: ZoneInfo) -> str:
+def event_text(
+    lang: str, event: Event, organiser: str | None, tz: ZoneInfo, *, show_status: bool = True
+) -> str:
     lines = [
         t(
             lang,
@@ -76,7 +78,7 @@ def event_text(lang: str, event: Event, organiser: str | None, tz: ZoneInfo) -> 
     ]
     if organiser:
         lines.append(t(lang, "events.organiser", organiser=organiser))
-    if event.status in ("changed", "cancelled"):
+    if show_status and event.status in ("changed", "cancelled"):
         lines.append(t(lang, f"events.status.{event.status}"))
     if event.example:
         lines.append(t(lang, "events.example_note"))
@@ -119,12 +121,24 @@ def delivery_reply(
             head = t(lang, "reminder.tomorrow")
         else:
             head = t(lang, "reminder.days", n=days)
-    text = "\n\n".join([head, event_text(lang, event, organiser, tz), t(lang, "reminder.footer", p=prefix)])
+    text = "\n\n".join(
+        [
+            head,
+            event_text(lang, event, organiser, tz, show_status=kind == DeliveryKind.REMINDER),
+            t(lang, "reminder.footer", p=prefix),
+        ]
+    )
     options: tuple[Option, ...] = ()
     if kind != DeliveryKind.CANCEL:
         options = (Option(f"ev:ics:{event.id}", t(lang, "option.ics")),)
     options += (Option("abo:stop", t(lang, "option.abo_stop")),)
     return Reply(text, options=options, links=event_links(lang, event))
+
+
+def broadcast_reply(lang: str, prefix: str, text: str) -> Reply:
+    """An admin's broadcast as sent: their words unchanged, then why it came and how to unsubscribe."""
+    body = "\n\n".join([text.strip(), t(lang, "broadcast.footer", p=prefix)])
+    return Reply(body, options=(Option("abo:stop", t(lang, "option.abo_stop")),))
 
 
 def leads_text(lang: str, leads: Sequence[dt.timedelta]) -> str:
@@ -315,7 +329,9 @@ def _start(ctx: FeatureContext) -> list[Reply]:
         situation=sub.situation,
         topics=sub.topics,
     )
-    if upcoming:
+    if len(upcoming) == 1:
+        replies.insert(1, Reply(ctx.t("abo.upcoming_one")))
+    elif upcoming:
         replies.insert(1, Reply(ctx.t("abo.upcoming", count=len(upcoming))))
     return replies
 

@@ -51,6 +51,8 @@ class ConversationState(BaseModel):
     page: int = Field(default=0, ge=0)
     # a feature may park a pending question here (e.g. "confirm_delete"); the dialog ignores it
     pending: str | None = Field(default=None, max_length=40)
+    # answers of a multi-step feature dialog (an admin's new event or broadcast draft, ≤ 2,000 chars)
+    draft: dict[str, str] = Field(default_factory=dict, max_length=12)
 
     def slot(self, step: Step) -> object:
         return getattr(self, step.value)

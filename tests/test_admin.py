@@ -63,3 +63,75 @@ def test_cli_admin_stats_as_json(sqlite_url: str, kb: KnowledgeBase) -> None:
     assert data["users"] == 2 and data["by_district"] == {"uelzen": 1, "harburg": 1}
     audit = cli("admin", "audit", env={"DATABASE_URL": sqlite_url})
     assert "cli:" in audit.stdout and "statistics" in audit.stdout
+
+
+def _turn(service: ConversationService, user: str, **kw: object) -> list[str]:
+    kind = TurnKind.COMMAND if "command" in kw else TurnKind.OPTION if "option_id" in kw else TurnKind.TEXT
+    return [r.text for r in service.handle_sync(Turn("telegram", user, kind, **kw))]  # type: ignore[arg-type]
+
+
+def test_admin_adds_an_event_in_a_guided_dialog(database_url: str, kb: KnowledgeBase) -> None:
+    from db.event_models import Event
+
+    service = _service(database_url, kb)
+    assert "Wie heißt" in _turn(service, "4711", command="termin_neu")[0]
+    assert "Wann beginnt" in _turn(service, "4711", text="Infoabend Meisterschule (Beispiel)")[0]
+    bad = _turn(service, "4711", text="gestern abend")
+    assert "kein gültiger Zeitpunkt" in bad[0]
+    assert "Wo findet" in _turn(service, "4711", text="24.03.2099 17:30")[0]
+    assert "Landkreis" in _turn(service, "4711", text="TZH Lüneburg, Dahlenburger Landstraße")[0]
+    preview = _turn(service, "4711", option_id="adm:dist:lueneburg")
+    assert "Infoabend Meisterschule" in preview[0] and "24.03.2099" in preview[0] and "17:30" in preview[0]
+    saved = _turn(service, "4711", option_id="adm:save")
+    assert "Gespeichert als Termin Nr." in saved[0]
+    with Session(service.engine) as s:
+        event = s.execute(sa.select(Event)).scalar_one()
+        actions = [e.action for e in s.execute(sa.select(AuditEntry)).scalars()]
+    assert event.districts == ["lueneburg"] and event.place.startswith("TZH Lüneburg")
+    assert (event.starts_at.hour, event.starts_at.minute) == (16, 30)  # 24 March is still CET (UTC+1)
+    assert actions == ["event_add"]
+    # the same command from a non-admin is unknown, and a forged admin button is stale
+    assert _turn(service, "1", command="termin_neu") == _turn(service, "1", command="gibtesnicht")
+    assert _turn(service, "1", option_id="adm:cancel:1") == _turn(service, "1", option_id="zzz:1")
+
+
+def test_admin_cancels_and_changes_events_after_confirmation(sqlite_url: str, kb: KnowledgeBase) -> None:
+    import datetime as dt
+
+    from db.event_models import Event
+    from db.events import upsert_events
+    from knowledge.events import EventIn
+
+    service = _service(sqlite_url, kb)
+    start = dt.datetime(2099, 5, 4, 8, 0, tzinfo=dt.UTC)
+    with Session(service.engine) as s:
+        upsert_events(
+            s, [EventIn(id="ev-a", title="Beratungstag (Beispiel)", start=start, place="Uelzen")], start
+        )
+        s.commit()
+        event_id = s.execute(sa.select(Event.id)).scalar_one()
+    assert "Welchen Termin" in _turn(service, "4711", command="termin_absagen")[0]
+    preview = service.handle_sync(
+        Turn("telegram", "4711", TurnKind.COMMAND, command="termin_absagen", args=str(event_id))
+    )
+    assert "absagen" in preview[0].text and f"adm:cancel:{event_id}" in [o.id for o in preview[0].options]
+    assert "Abgesagt" in _turn(service, "4711", option_id=f"adm:cancel:{event_id}")[0]
+    assert "schon abgesagt" in _turn(service, "4711", option_id=f"adm:cancel:{event_id}")[0]
+    with Session(service.engine) as s:
+        cancelled = s.get(Event, event_id)
+    assert cancelled.status == "cancelled" and cancelled.notice_seq == 1
+
+    with Session(service.engine) as s:
+        upsert_events(s, [EventIn(id="ev-b", title="Infotag (Beispiel)", start=start, place="Winsen")], start)
+        s.commit()
+        other = s.execute(sa.select(Event.id).where(Event.uid == "ev-b")).scalar_one()
+    service.handle_sync(Turn("telegram", "4711", TurnKind.COMMAND, command="termin_aendern", args=str(other)))
+    _turn(service, "4711", text="-")
+    preview = _turn(service, "4711", text="Buchholz in der Nordheide, Rathaus")
+    assert "Buchholz" in preview[0]
+    assert "Geändert" in _turn(service, "4711", option_id=f"adm:change:{other}")[0]
+    with Session(service.engine) as s:
+        changed = s.get(Event, other)
+        actions = [e.action for e in s.execute(sa.select(AuditEntry).order_by(AuditEntry.id)).scalars()]
+    assert changed.place.startswith("Buchholz") and changed.starts_at == start and changed.notice_seq == 1
+    assert actions == ["event_cancel", "event_change"]

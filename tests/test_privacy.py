@@ -51,6 +51,21 @@ def _rows_mentioning(engine: sa.Engine, user_id: int, external_id: str) -> dict[
     return found
 
 
+def _add_delivery(engine: sa.Engine, user_id: int) -> None:
+    from db.event_models import Delivery, Event
+
+    now = dt.datetime.now(dt.UTC)
+    with session_scope(engine) as s:
+        event = Event(uid="priv-test", title="Infotag (Beispiel)", starts_at=now, content_hash="x")
+        s.add(event)
+        s.flush()
+        s.add(
+            Delivery(
+                user_id=user_id, event_id=event.id, kind="reminder", n=1440, transport="telegram", due_at=now
+            )
+        )
+
+
 def _user_id(engine: sa.Engine, external_id: str) -> int:
     with Session(engine) as s:
         return s.execute(sa.select(User.id).where(User.external_id == external_id)).scalar_one()
@@ -79,8 +94,13 @@ def test_delete_after_confirmation_leaves_no_row_behind(database_url: str, kb: K
     _say(service, "99", command="start")
     _say(service, "99", text="Ich bin arbeitslos in Lüneburg und suche eine Umschulung")
     _say(service, "100", command="start")  # someone else, who must stay
+    _say(service, "99", option_id="abo:start")  # subscribed to reminders …
     uid = _user_id(service.engine, "99")
-    assert _rows_mentioning(service.engine, uid, "99")
+    _add_delivery(service.engine, uid)  # … and already reminded once
+    before = _rows_mentioning(service.engine, uid, "99")
+    assert {"users", "conversations", "profiles", "subscriptions", "deliveries"} <= set(before)
+    export = json.loads(_say(service, "99", command="meinedaten")[0].attachment.data)
+    assert {"subscriptions", "deliveries"} <= set(export)
     ask = _say(service, "99", command="loeschen")
     assert "wirklich" in ask[0].text and {o.id for o in ask[0].options} == {
         "priv:delete_yes",
@@ -117,3 +137,46 @@ def test_inactive_users_are_purged_after_the_retention_period(database_url: str,
     assert purged == 1
     with Session(service.engine) as s:
         assert [u.external_id for u in s.execute(sa.select(User)).scalars()] == ["new"]
+
+
+def test_language_follows_the_client_and_can_be_switched(sqlite_url: str, kb: KnowledgeBase) -> None:
+    service = _service(sqlite_url, kb)
+    start = Turn("telegram", "en1", TurnKind.COMMAND, command="start", language="en-GB")
+    english = service.handle_sync(start)
+    assert "Hello!" in english[0].text and english[-1].options[0].label == "Employer / business"
+    german = _say(service, "de1", command="start")
+    assert "Guten Tag" in german[0].text
+    choose = _say(service, "de1", command="sprache")
+    assert {o.id for o in choose[0].options} == {"lang:de", "lang:en"}
+    assert "English" in _say(service, "de1", option_id="lang:en")[0].text
+    help_text = _say(service, "de1", command="hilfe")[0].text
+    assert "How the Bildungslotse works" in help_text
+    _say(service, "de1", text="Ich bin Pflegekraft in Uelzen und will mich weiterbilden")
+    cards = [r for r in _say(service, "de1", option_id="goal:weiterbildung") if r.options]
+    offer_text = "\n".join(r.text for r in cards)
+    assert "Why:" in offer_text  # explanations in English, offer titles stay German
+
+
+async def test_scheduled_purge_runs_at_start_up(database_url: str, kb: KnowledgeBase) -> None:
+    import asyncio
+
+    from bot.maintenance import MaintenanceRuntime
+
+    service = _service(database_url, kb)
+    _say(service, "gone", command="start")
+    _say(service, "kept", command="start")
+    with session_scope(service.engine) as s:
+        gone = s.execute(sa.select(User).where(User.external_id == "gone")).scalar_one()
+        gone.last_seen_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=13 * 31)
+    runtime = MaintenanceRuntime(service.settings, service.engine)
+    await runtime.start()
+    try:
+        for _ in range(100):  # the job runs once right at start-up; bounded wait for it
+            with Session(service.engine) as s:
+                left = [u.external_id for u in s.execute(sa.select(User)).scalars()]
+            if left == ["kept"]:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await runtime.stop()
+    assert left == ["kept"]

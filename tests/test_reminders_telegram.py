@@ -5,6 +5,7 @@ HTTP on 127.0.0.1 to the Bot API stand-in — with 429 and 403 injected there. T
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -12,15 +13,24 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from bot import runner
+from bot.app import build_features
+from bot.conversation import ConversationService
 from bot.reminders.dispatcher import Dispatcher
+from bot.settings import Settings
 from bot.telegram.limiter import TelegramRateLimiter
-from bot.telegram.runtime import build_application
+from bot.telegram.runtime import TelegramRuntime, build_application
 from bot.telegram.sender import TelegramSender
+from db.engine import session_scope
 from db.event_models import Subscription
 from db.models import User
+from db.types import utcnow
+from knowledge.base import KnowledgeBase
 from tests.telegram_standin import BotApiStandIn
 from tests.test_reminders_support import RULES, Clock, add_event, add_subscribers, local, statuses
 
+# PTB warns about its own RetryAfter attribute type whenever a 429 is parsed; not ours to fix
+pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")
 START = local(2027, 3, 10, 17, 0)
 LONG_AGO = local(2027, 1, 1)
 
@@ -125,3 +135,63 @@ async def test_a_403_deactivates_the_subscriber_and_is_not_retried(
     assert telegram.statuses_of_sends(blocked) == [403]
     assert len(telegram.texts(other)) == 2
     assert statuses(engine) == {"blocked": 1, "sent": 2}
+
+
+def _with_button(api: BotApiStandIn, chat: int, option_id: str) -> tuple[int, str] | None:
+    for message in reversed(api.messages(chat)):
+        for button in message.buttons:
+            if button.callback_data and button.callback_data.split("|")[-1] == option_id:
+                return message.message_id, button.callback_data
+    return None
+
+
+def _with_text(api: BotApiStandIn, chat: int, part: str) -> str | None:
+    return next((m.text for m in api.messages(chat) if part in m.text), None)
+
+
+async def test_subscribe_get_reminded_and_unsubscribe_in_telegram(
+    engine: sa.Engine, kb: KnowledgeBase
+) -> None:
+    """The whole way as a Telegram user: /abo, the reminder from the running bot, its buttons."""
+    now = utcnow()
+    add_event(
+        engine, now - dt.timedelta(days=3), start=now + dt.timedelta(minutes=90), title="Infoabend Uelzen"
+    )
+    async with BotApiStandIn() as api:
+        settings = Settings(
+            database_url=engine.url.render_as_string(hide_password=False),
+            telegram_bot_token=api.token,
+            telegram_api_base_url=api.base_url,
+            telegram_per_chat_rate=50.0,
+            reminder_lead_times="1d,2h",
+            quiet_hours="",
+            reminder_tick_seconds=3600,
+        )
+        service = ConversationService(engine, kb, settings, build_features(settings))
+        limiter = TelegramRateLimiter(1000.0, 1000.0, 100.0)
+        telegram = TelegramRuntime(settings, service, limiter=limiter, poll_timeout=1)
+        await telegram.start()
+        reminders = None
+        try:
+            api.user_text(42, "/abo")
+            message_id, data = await api.wait_for(lambda: _with_button(api, 42, "abo:start"))
+            api.press(42, message_id, data)
+            await api.wait_for(lambda: _with_text(api, 42, "Ihr Termin-Abo ist aktiv"))
+            with session_scope(engine) as session:  # as if the user had subscribed days ago
+                session.exec(select(Subscription)).one().subscribed_at = now - dt.timedelta(days=2)
+            reminders = runner._start_reminders(settings, engine, {"telegram": telegram.sender})
+            text = await api.wait_for(lambda: _with_text(api, 42, "Erinnerung: Heute"))
+            assert "Infoabend Uelzen" in text
+            message_id, data = await api.wait_for(lambda: _with_button(api, 42, "ev:ics:1"))
+            api.press(42, message_id, data)
+            document = await api.wait_for(lambda: next((m for m in api.messages(42) if m.document), None))
+            assert document.document is not None and document.document[0].endswith(".ics")
+            message_id, data = await api.wait_for(lambda: _with_button(api, 42, "abo:stop"))
+            api.press(42, message_id, data)
+            await api.wait_for(lambda: _with_text(api, 42, "keine Terminerinnerungen mehr"))
+        finally:
+            if reminders is not None:
+                await reminders.stop()
+            await telegram.stop()
+    with Session(engine) as session:
+        assert not session.exec(select(Subscription)).one().active

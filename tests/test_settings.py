@@ -43,3 +43,15 @@ def test_bad_values_raise_one_line_naming_the_setting(field: str, value: str) ->
     with pytest.raises(SettingsError) as err:
         load_settings(_env_file=None, **{field: value})
     assert field.upper() in str(err.value) and "\n" not in str(err.value)
+
+
+def test_env_example_documents_every_setting_and_loads() -> None:
+    import re
+    from pathlib import Path
+
+    from bot.settings import Settings
+
+    text = (Path(__file__).resolve().parents[1] / ".env.example").read_text(encoding="utf-8")
+    missing = [n.upper() for n in Settings.model_fields if not re.search(rf"^{n.upper()}=", text, re.M)]
+    assert missing == []
+    load_settings(_env_file=str(Path(__file__).resolve().parents[1] / ".env.example"))

@@ -9,8 +9,12 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -100,8 +104,10 @@ def with_button(api: BotApiStandIn, chat: int, option_prefix: str) -> SentMessag
     return None
 
 
-async def wait_button(api: BotApiStandIn, chat: int, option_prefix: str) -> SentMessage:
-    return await api.wait_for(lambda: with_button(api, chat, option_prefix))
+async def wait_button(
+    api: BotApiStandIn, chat: int, option_prefix: str, timeout: float = 10.0
+) -> SentMessage:
+    return await api.wait_for(lambda: with_button(api, chat, option_prefix), timeout)
 
 
 def data_of(message: SentMessage, option_id: str) -> str:
@@ -232,6 +238,53 @@ async def test_a_restarted_bot_continues_the_dialog_from_the_database(
         assert with_text(api, ALICE, "Angebote 1 bis")
     finally:
         engine.dispose()
+
+
+async def test_bildungslotse_run_continues_the_dialog_after_being_killed(
+    api: BotApiStandIn, sqlite_url: str, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MATRIX_", "DATABASE_"))}
+    env.update(
+        DATABASE_URL=sqlite_url,
+        TELEGRAM_BOT_TOKEN=api.token,
+        TELEGRAM_API_BASE_URL=api.base_url,
+        LOG_LEVEL="INFO",
+    )
+
+    async def start() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+
+    first = await start()
+    try:
+        api.user_text(ALICE, "/start")
+        question = await wait_button(api, ALICE, "sit:", timeout=60)
+        press(api, ALICE, question, "sit:schule")
+        question = await wait_button(api, ALICE, "dist:")
+        await api.wait_for(lambda: api.pending_updates == 0 or None)  # the press is confirmed to Telegram
+    finally:
+        first.kill()  # SIGKILL: no clean-up of any kind
+        _, first_err = await first.communicate()
+
+    second = await start()
+    try:
+        press(api, ALICE, question, "dist:uelzen")
+        await wait_button(api, ALICE, "sec:", timeout=60)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        _, second_err = await asyncio.wait_for(second.communicate(), 30)
+    assert second.returncode == 0, second_err.decode()
+    assert len([m for m in api.messages(ALICE) if "Guten Tag" in m.text]) == 1
+    logs = (first_err + second_err).decode()
+    assert "Telegram läuft" in logs and api.token not in logs
 
 
 async def test_forged_and_outdated_buttons_get_a_friendly_answer(
@@ -506,7 +559,9 @@ async def test_the_token_never_reaches_the_log(
     settings = make_settings(api, url, log_level="DEBUG")
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
-    saved_levels = {n: logging.getLogger(n).level for n in ("httpx", "httpcore", "telegram")}
+    saved_levels = {
+        n: logging.getLogger(n).level for n in ("httpx", "httpcore", "telegram", "apscheduler", "nio")
+    }
     buffer = io.StringIO()
     try:
         configure_logging(settings)

@@ -199,3 +199,8 @@ def test_idle_per_chat_buckets_are_forgotten() -> None:
         limiter.reserve_key(chat)
         clock.now += 2.0
     assert len(limiter) <= 11
+
+
+def test_a_button_that_cannot_be_encoded_is_dropped_not_the_whole_answer() -> None:
+    reply = Reply("Frage?", options=(Option("sit:schule", "Schule"), Option("kaputt:ü", "Kaputt")))
+    assert _rows(reply) == [["Schule"]]

@@ -5,7 +5,8 @@ workers send them; the Sender applies the platform's rate limits, so the workers
 busy. Outcomes: SENT → marked sent (only now); RETRY → back to pending at now + retry_after and
 the transport pauses that long; BLOCKED → user and subscription deactivated, counted, never
 retried; FAILED → marked failed. A graceful stop lets in-flight sends finish and releases the
-rest, so a restart neither loses nor repeats anything.
+rest, so a restart neither loses nor repeats anything. Admin broadcasts are rows of the same
+outbox and take the same way; like reminders they wait for the end of quiet hours.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import partial
 from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.outbound import DeliveryResult, DeliveryStatus, Sender
 from bot.reminders.planner import ReminderRules
@@ -33,7 +34,7 @@ from db.engine import is_postgres, session_scope
 from db.event_models import DeliveryKind, Event
 from db.events import organiser_names
 from db.types import utcnow
-from handlers.events import delivery_reply
+from handlers.events import broadcast_reply, delivery_reply
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ class _Batch:
     items: list[Claimed]
     events: dict[int, Event]
     organisers: dict[str, str]
+    broadcasts: dict[int, str] = field(default_factory=dict)  # id -> text
 
 
 class Dispatcher:
@@ -100,7 +102,7 @@ class Dispatcher:
         *,
         worker: str | None = None,
         batch_size: int = 100,
-        concurrency: int = 8,
+        concurrency: int = 4,
         lease: dt.timedelta = dt.timedelta(minutes=5),
         max_retry_wait: float = 60.0,
         clock: Clock = utcnow,
@@ -170,6 +172,7 @@ class Dispatcher:
         """Sends everything due now on every transport with a Sender; returns when nothing is left
         (retries due within `max_retry_wait` are waited for, later ones go to a later tick)."""
         report = DispatchReport()
+        self._blocked.clear()  # a user may unblock and subscribe again between two runs
         parts = await asyncio.gather(*(self._drain(t, s) for t, s in self.senders.items()))
         for part in parts:
             report.merge(part)
@@ -258,10 +261,13 @@ class Dispatcher:
             )
             if not items:
                 return _Batch([], {}, {})
-            ids = {i.event_id for i in items}
-            rows = session.exec(select(Event).where(col(Event.id).in_(ids))).all()
+            ids = {i.event_id for i in items if i.event_id is not None}
+            rows = session.exec(select(Event).where(col(Event.id).in_(ids))).all() if ids else []
             events = {e.id: e for e in rows if e.id is not None}
-            return _Batch(items, events, organiser_names(session, list(events.values())))
+            texts = deliveries.broadcast_texts(
+                session, {i.broadcast_id for i in items if i.broadcast_id is not None}
+            )
+            return _Batch(items, events, organiser_names(session, list(events.values())), texts)
 
     async def _worker(
         self,
@@ -289,14 +295,18 @@ class Dispatcher:
         if item.user_id in self._blocked:
             return  # mark_blocked already closed this user's rows
         now = self.clock()
-        event = batch.events.get(item.event_id)
-        reason = self._reason_to_skip(item, event, now)
+        event = batch.events.get(item.event_id) if item.event_id is not None else None
+        text = batch.broadcasts.get(item.broadcast_id) if item.broadcast_id is not None else None
+        if item.kind == DeliveryKind.BROADCAST:
+            reason = self._reason_to_skip_broadcast(item, text, now)
+        else:
+            reason = self._reason_to_skip(item, event, now)
         if reason == "quiet":
             due = self.rules.quiet_end(now)
             await self._db(self._record, lambda s: deliveries.release(s, item.id, due))
             report.deferred += 1
             return
-        if reason is not None or event is None:
+        if reason is not None or (event is None and text is None):
             await self._db(self._record, lambda s: deliveries.mark_skipped(s, item.id, reason or ""))
             report.skipped += 1
             return
@@ -305,15 +315,13 @@ class Dispatcher:
             await self._db(self._record, lambda s: deliveries.release(s, item.id, pause))
             report.deferred += 1
             return
-        reply = delivery_reply(
-            item.language,
-            COMMAND_PREFIX.get(transport, "/"),
-            event,
-            batch.organisers.get(event.organiser or ""),
-            item.kind,
-            now,
-            self.rules.tz,
-        )
+        prefix = COMMAND_PREFIX.get(transport, "/")
+        if event is not None:
+            organiser = batch.organisers.get(event.organiser or "")
+            reply = delivery_reply(item.language, prefix, event, organiser, item.kind, now, self.rules.tz)
+        else:
+            assert text is not None
+            reply = broadcast_reply(item.language, prefix, text)
         try:
             result = await sender.send(item.external_id, [reply])
         except Exception as exc:  # a Sender must not raise; if it does, retry later instead of dying
@@ -342,6 +350,17 @@ class Dispatcher:
             return "superseded"
         return None
 
+    def _reason_to_skip_broadcast(self, item: Claimed, text: str | None, now: dt.datetime) -> str | None:
+        if text is None:
+            return "broadcast deleted"
+        if not item.user_active:
+            return "user inactive"
+        if not item.subscribed:
+            return "not subscribed"
+        if self.rules.in_quiet(now):
+            return "quiet"
+        return None
+
     async def _outcome(
         self, transport: str, item: Claimed, result: DeliveryResult, report: DispatchReport
     ) -> None:
@@ -353,7 +372,7 @@ class Dispatcher:
         elif status is DeliveryStatus.RETRY:
             wait = max(result.retry_after or ERROR_BACKOFF, 0.0)
             due = now + dt.timedelta(seconds=wait)
-            if item.kind == DeliveryKind.REMINDER:
+            if item.kind in (DeliveryKind.REMINDER, DeliveryKind.BROADCAST):
                 due = self.rules.defer(due)
             if result.retry_after is not None:
                 self._pause_until[transport] = max(self._pause_until.get(transport, due), due)
@@ -372,6 +391,6 @@ class Dispatcher:
             await self._db(self._record, lambda s: deliveries.mark_failed(s, item.id, result.detail))
             report.failed += 1
 
-    def _record(self, action: Callable[[Session], object]) -> object:
-        with session_scope(self.engine) as session:
-            return action(session)
+    def _record(self, action: Callable[[sa.Connection], T]) -> T:
+        with self.engine.begin() as conn:
+            return action(conn)

@@ -58,7 +58,7 @@ class ReminderRuntime:
             seconds=self.tick_seconds,
             id=JOB_ID,
             next_run_time=utcnow(),  # once at start-up, then every interval
-            max_instances=1,
+            max_instances=2,  # a tick during a long drain starts, sees the lock and returns quietly
             coalesce=True,
             misfire_grace_time=None,
         )

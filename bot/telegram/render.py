@@ -59,7 +59,12 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     row: list[InlineKeyboardButton] = []
     for option in reply.options:
         label = _label(option.label)
-        button = InlineKeyboardButton(label, callback_data=callback_data.encode(option.id, reply.question))
+        try:
+            data = callback_data.encode(option.id, reply.question)
+        except callback_data.CallbackDataError:  # a bug elsewhere must not cost the user the whole answer
+            log.error("option id unusable as Telegram callback data: %r", option.id)
+            continue
+        button = InlineKeyboardButton(label, callback_data=data)
         if len(label) > PAIR_LABEL:
             if row:
                 rows.append(row)

@@ -50,6 +50,8 @@ class TelegramStartError(Exception):
 
 
 def build_application(token: str, api_base_url: str, limiter: TelegramRateLimiter) -> Application:  # type: ignore[type-arg]
+    """PTB on its own HTTP stack, pointed at `api_base_url` (Telegram's cloud or a self-hosted Bot API
+    server); also used by reminder tooling that needs the bot without the dialog handlers."""
     base = api_base_url.rstrip("/")
     return (
         ApplicationBuilder()
