@@ -72,7 +72,9 @@ def _score(offer: Offer, p: Profile) -> Match | None:
             score -= 3  # made for other sectors: keep it, but far down
     hits = _keyword_hits(offer, p.keywords)
     score += min(len(hits), 2) * 1.0
-    reasons.extend(Reason("reason.keyword", k) for k in hits[:2])
+    # one keyword is enough to explain; the goal's own word ("umschulung") already has its reason
+    shown = [k for k in hits if p.goal is None or k != p.goal.value][:1]
+    reasons.extend(Reason("reason.keyword", k) for k in shown)
     if offer.kind is OfferKind.BERATUNG and not (p.goal is not None and goal_fits):
         score -= 1  # counselling as a fallback after the offers that fit the goal
     return Match(offer, score, tuple(reasons))

@@ -15,9 +15,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bot.conversation import ConversationService
 from db import migrate
 from db.engine import make_engine
 from knowledge.base import KnowledgeBase
+
+# fixtures shared by the reminder and broadcast tests (the Telegram outbox on the Bot API stand-in)
+pytest_plugins = ["tests.reminders_support"]
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -118,3 +122,19 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
 def kb() -> KnowledgeBase:
     """Session-wide: the knowledge base is immutable."""
     return KnowledgeBase.bundled()
+
+
+@pytest.fixture(scope="module")
+def service_for_properties(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, kb: KnowledgeBase
+) -> Iterator[ConversationService]:
+    """The full service with every feature on one SQLite file, shared by a property test's examples."""
+    from bot.app import build_features
+    from bot.settings import load_settings
+
+    path = tmp_path_factory.mktemp("props") / "db.sqlite3"
+    shutil.copy(sqlite_template, path)
+    settings = load_settings(_env_file=None, admin_ids="console:p", flood_max_messages=1_000_000)
+    engine = make_engine(f"sqlite:///{path}")
+    yield ConversationService(engine, kb, settings, build_features(settings))
+    engine.dispose()

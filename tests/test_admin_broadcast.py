@@ -4,9 +4,7 @@ rate-limited, 429 waited out, 403 deactivating. Time is injected (turn time, dis
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -15,11 +13,7 @@ from sqlmodel import Session, select
 
 from bot.app import build_features
 from bot.conversation import ConversationService
-from bot.reminders.dispatcher import Dispatcher
 from bot.settings import load_settings
-from bot.telegram.limiter import TelegramRateLimiter
-from bot.telegram.runtime import build_application
-from bot.telegram.sender import TelegramSender
 from db.audit import AuditEntry
 from db.engine import session_scope
 from db.event_models import Broadcast, Delivery, Subscription
@@ -27,8 +21,14 @@ from db.models import User
 from db.privacy import delete_user
 from handlers.turn import Reply, Turn, TurnKind
 from knowledge.base import KnowledgeBase
-from tests.telegram_standin import BotApiStandIn
-from tests.test_reminders_support import RULES, Clock, add_subscribers, local, statuses
+from tests.reminders_support import (
+    Clock,
+    Telegram,
+    add_subscribers,
+    local,
+    statuses,
+    telegram_dispatcher,
+)
 
 # PTB warns about its own RetryAfter attribute type whenever a 429 is parsed; not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")
@@ -208,45 +208,6 @@ def test_deleting_a_recipient_removes_their_broadcast_rows(engine: sa.Engine, kb
 # --- through Telegram ------------------------------------------------------------------------
 
 
-@dataclass
-class Telegram:
-    api: BotApiStandIn
-    sender: TelegramSender
-    limiter_waits: list[float]
-
-    def texts(self, chat: str) -> list[str]:
-        return [m.text for m in self.api.messages(int(chat))]
-
-    def sends(self, chat: str | None = None) -> list[int]:
-        return [
-            c.status
-            for c in self.api.calls_to("sendMessage")
-            if chat is None or c.params.get("chat_id") == int(chat)
-        ]
-
-
-@pytest.fixture
-async def telegram(engine: sa.Engine) -> AsyncIterator[Telegram]:
-    async with BotApiStandIn() as api:
-        waits: list[float] = []
-
-        async def no_wait(seconds: float) -> None:  # the limiter's sleeps: recorded, not slept
-            waits.append(seconds)
-            await asyncio.sleep(0)
-
-        limiter = TelegramRateLimiter(30.0, 1.0, 8.0, max_retries=2, backoff=0.05, sleep=no_wait)
-        app = build_application(api.token, api.base_url, limiter)
-        await app.initialize()
-        try:
-            yield Telegram(api, TelegramSender(app.bot, engine), waits)
-        finally:
-            await app.shutdown()
-
-
-def _dispatcher(engine: sa.Engine, t: Telegram, clock: Clock) -> Dispatcher:
-    return Dispatcher(engine, {"telegram": t.sender}, RULES, clock=clock, sleep=clock.sleep, concurrency=4)
-
-
 async def test_broadcast_arrives_once_per_recipient_and_a_blocked_user_is_deactivated(
     engine: sa.Engine, kb: KnowledgeBase, telegram: Telegram
 ) -> None:
@@ -259,7 +220,7 @@ async def test_broadcast_arrives_once_per_recipient_and_a_blocked_user_is_deacti
     assert "8 Empfänger" in _texts(_broadcast(service, "district:uelzen"))[0]
 
     clock = Clock(AFTERNOON + dt.timedelta(minutes=1))
-    dispatcher = _dispatcher(engine, telegram, clock)
+    dispatcher = telegram_dispatcher(engine, telegram, clock)
     report = await dispatcher.dispatch()
     assert (report.sent, report.blocked, report.failed, report.skipped) == (7, 1, 0, 0)
     assert 2.0 in telegram.limiter_waits  # waited as long as Telegram said
@@ -271,7 +232,7 @@ async def test_broadcast_arrives_once_per_recipient_and_a_blocked_user_is_deacti
     left_out = (people.harburg_handwerk, people.lueneburg_it, people.subscription_ended, people.user_inactive)
     for chat in left_out:
         assert telegram.texts(chat) == []
-    assert telegram.sends(blocked) == [403]
+    assert telegram.statuses_of_sends(blocked) == [403]
     with Session(engine) as session:
         user = session.exec(select(User).where(User.external_id == blocked)).one()
         sub = session.exec(select(Subscription).where(Subscription.user_id == user.id)).one()
@@ -296,9 +257,9 @@ async def test_a_broadcast_confirmed_at_night_waits_for_the_morning(
     _say(service, ADMIN, at=night, option_id="adm:bcsend")
 
     clock = Clock(night + dt.timedelta(minutes=5))
-    dispatcher = _dispatcher(engine, telegram, clock)
+    dispatcher = telegram_dispatcher(engine, telegram, clock)
     assert (await dispatcher.dispatch()).total == 0
-    assert telegram.sends() == []
+    assert telegram.statuses_of_sends() == []
     clock.set(local(2027, 3, 4, 8, 0))
     assert (await dispatcher.dispatch()).sent == 2
     assert telegram.texts(people.uelzen_it)[0].startswith(TEXT)

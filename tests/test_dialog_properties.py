@@ -10,6 +10,7 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.conversation import ConversationService
 from handlers import dialog
 from handlers.state import ConversationState
 from handlers.turn import Turn, TurnKind
@@ -67,3 +68,46 @@ def test_random_turn_sequences_never_break_the_dialog(kb: KnowledgeBase, sequenc
         assert all(r.text.strip() for r in replies)
         assert all(len(o.id.encode()) <= 60 for r in replies for o in r.options)
         assert ConversationState.restore(state.dump()) == state
+
+
+FEATURE_COMMANDS = ["termine", "abo", "stop", "meinedaten", "loeschen", "sprache", "datenschutz", "statistik"]
+FEATURE_OPTIONS = [
+    "abo:start", "abo:stop", "abo:xyz", "ev:ics:999999", "ev:more:2", "priv:delete_no", "priv:delete_yes",
+    "lang:en", "lang:xx", "adm:save", "adm:cancel:1", "adm:dist:uelzen",
+]  # fmt: skip
+service_turns = st.one_of(
+    turns,
+    st.builds(lambda c: Turn("console", "p", TurnKind.COMMAND, command=c), st.sampled_from(FEATURE_COMMANDS)),
+    st.builds(lambda o: Turn("console", "p", TurnKind.OPTION, option_id=o), st.sampled_from(FEATURE_OPTIONS)),
+)
+
+
+@settings(
+    max_examples=int(os.environ.get("SERVICE_PROPERTY_EXAMPLES", "200")),
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+    database=None,
+)
+@given(sequence=st.lists(service_turns, min_size=1, max_size=6))
+def test_random_sequences_through_the_service_and_features(
+    service_for_properties: ConversationService, sequence: list[Turn]
+) -> None:
+    from sqlmodel import Session, select
+
+    from db.models import Conversation, User
+
+    service = service_for_properties
+    for turn in sequence:
+        replies = service.handle_sync(turn)
+        assert replies, f"no reply to {turn.kind}"
+        assert not any("schiefgelaufen" in r.text for r in replies), turn
+    with Session(service.engine) as s:
+        user = s.exec(select(User).where(User.external_id == "p")).first()
+        if user is not None:  # None right after a confirmed /loeschen
+            stored = s.get(Conversation, user.id)
+            assert stored is not None
+            assert ConversationState.restore(stored.state).model_dump(mode="json") == stored.state

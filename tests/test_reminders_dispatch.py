@@ -18,7 +18,7 @@ from db.event_models import Delivery, Event, Subscription
 from db.events import cancel_event, end_subscription, upsert_events
 from db.models import User
 from knowledge.events import EventIn
-from tests.test_reminders_support import (
+from tests.reminders_support import (
     BERLIN,
     DAY,
     HOUR,

@@ -13,7 +13,7 @@ from bot.outbound import DeliveryResult, DeliveryStatus
 from bot.reminders.dispatcher import Dispatcher
 from db.engine import make_engine
 from handlers.turn import Reply
-from tests.test_reminders_support import RULES, add_event, add_subscribers, local, statuses
+from tests.reminders_support import RULES, add_event, add_subscribers, local, statuses
 
 pytestmark = pytest.mark.postgres
 NOW = local(2027, 3, 3, 17, 0)

@@ -14,7 +14,7 @@ from bot.reminders.runtime import ReminderRuntime
 from bot.settings import Settings
 from db.event_models import Delivery
 from db.types import utcnow
-from tests.test_reminders_support import RecordingSender, add_event, add_subscribers
+from tests.reminders_support import RecordingSender, add_event, add_subscribers
 
 
 async def test_start_up_tick_sends_what_was_missed_while_the_bot_was_down(engine: sa.Engine) -> None:

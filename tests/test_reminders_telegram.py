@@ -4,10 +4,7 @@ HTTP on 127.0.0.1 to the Bot API stand-in — with 429 and 403 injected there. T
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import pytest
 import sqlalchemy as sa
@@ -19,59 +16,27 @@ from bot.conversation import ConversationService
 from bot.reminders.dispatcher import Dispatcher
 from bot.settings import Settings
 from bot.telegram.limiter import TelegramRateLimiter
-from bot.telegram.runtime import TelegramRuntime, build_application
-from bot.telegram.sender import TelegramSender
+from bot.telegram.runtime import TelegramRuntime
 from db.engine import session_scope
 from db.event_models import Subscription
 from db.models import User
 from db.types import utcnow
 from knowledge.base import KnowledgeBase
+from tests.reminders_support import (
+    Clock,
+    Telegram,
+    add_event,
+    add_subscribers,
+    local,
+    statuses,
+    telegram_dispatcher,
+)
 from tests.telegram_standin import BotApiStandIn
-from tests.test_reminders_support import RULES, Clock, add_event, add_subscribers, local, statuses
 
 # PTB warns about its own RetryAfter attribute type whenever a 429 is parsed; not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")
 START = local(2027, 3, 10, 17, 0)
 LONG_AGO = local(2027, 1, 1)
-
-
-@dataclass
-class Telegram:
-    api: BotApiStandIn
-    sender: TelegramSender
-    limiter_waits: list[float] = field(default_factory=list)
-
-    def texts(self, chat: str) -> list[str]:
-        return [m.text for m in self.api.messages(int(chat))]
-
-    def statuses_of_sends(self, chat: str | None = None) -> list[int]:
-        return [
-            c.status
-            for c in self.api.calls_to("sendMessage")
-            if chat is None or c.params.get("chat_id") == int(chat)
-        ]
-
-
-@pytest.fixture
-async def telegram(engine: sa.Engine) -> AsyncIterator[Telegram]:
-    async with BotApiStandIn() as api:
-        waits: list[float] = []
-
-        async def no_wait(seconds: float) -> None:  # the limiter's sleeps: recorded, not slept
-            waits.append(seconds)
-            await asyncio.sleep(0)
-
-        limiter = TelegramRateLimiter(30.0, 1.0, 8.0, max_retries=2, backoff=0.05, sleep=no_wait)
-        app = build_application(api.token, api.base_url, limiter)
-        await app.initialize()
-        try:
-            yield Telegram(api, TelegramSender(app.bot, engine), waits)
-        finally:
-            await app.shutdown()
-
-
-def dispatcher_for(engine: sa.Engine, t: Telegram, clock: Clock) -> Dispatcher:
-    return Dispatcher(engine, {"telegram": t.sender}, RULES, clock=clock, sleep=clock.sleep, concurrency=4)
 
 
 async def tick(d: Dispatcher) -> None:
@@ -85,7 +50,7 @@ async def test_reminders_arrive_as_telegram_messages_with_buttons(
     clock = Clock(local(2027, 3, 3, 17, 0))
     add_event(engine, LONG_AGO, start=START, registration_url="https://example.org/anmeldung")
     ids = add_subscribers(engine, 5, LONG_AGO)
-    await tick(dispatcher_for(engine, telegram, clock))
+    await tick(telegram_dispatcher(engine, telegram, clock))
     for chat in ids:
         (message,) = telegram.api.messages(int(chat))
         assert message.text.startswith("Erinnerung: In 7 Tagen")
@@ -103,7 +68,7 @@ async def test_a_429_is_waited_out_and_the_reminder_sent_once(engine: sa.Engine,
     # this chat stays refused longer than the limiter retries: the dispatcher reschedules it
     telegram.api.inject("sendMessage", status=429, retry_after=11, times=3, chat_id=int(ids[-1]))
     before = clock.now
-    d = dispatcher_for(engine, telegram, clock)
+    d = telegram_dispatcher(engine, telegram, clock)
     d.plan()
     report = await d.dispatch()
     assert 3.0 in telegram.limiter_waits  # waited exactly as long as Telegram said
@@ -122,7 +87,7 @@ async def test_a_403_deactivates_the_subscriber_and_is_not_retried(
     add_event(engine, LONG_AGO, start=START)
     blocked, other = add_subscribers(engine, 2, LONG_AGO)
     telegram.api.block(int(blocked))
-    d = dispatcher_for(engine, telegram, clock)
+    d = telegram_dispatcher(engine, telegram, clock)
     d.plan()
     report = await d.dispatch()
     assert (report.blocked, report.sent, report.retried) == (1, 1, 0)

@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.outbound import DeliveryResult, DeliveryStatus
 from bot.reminders.dispatcher import Dispatcher
 from bot.reminders.planner import ReminderRules
+from bot.telegram.limiter import TelegramRateLimiter
+from bot.telegram.runtime import build_application
+from bot.telegram.sender import TelegramSender
 from db.engine import session_scope
 from db.event_models import Delivery, Event, Subscription
 from db.events import upsert_events
 from db.models import User
 from handlers.turn import Reply
 from knowledge.events import EventIn
+from tests.telegram_standin import BotApiStandIn
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DAY = dt.timedelta(days=1)
@@ -128,3 +133,44 @@ def statuses(engine: sa.Engine) -> dict[str, int]:
     with Session(engine) as session:
         rows = session.exec(select(Delivery.status, sa.func.count()).group_by(Delivery.status)).all()
     return {status: int(n) for status, n in rows}
+
+
+@dataclass
+class Telegram:
+    """The real TelegramSender on a Bot API stand-in; the limiter's sleeps are recorded, not slept."""
+
+    api: BotApiStandIn
+    sender: TelegramSender
+    limiter_waits: list[float] = field(default_factory=list)
+
+    def texts(self, chat: str) -> list[str]:
+        return [m.text for m in self.api.messages(int(chat))]
+
+    def statuses_of_sends(self, chat: str | None = None) -> list[int]:
+        return [
+            c.status
+            for c in self.api.calls_to("sendMessage")
+            if chat is None or c.params.get("chat_id") == int(chat)
+        ]
+
+
+@pytest.fixture
+async def telegram(engine: sa.Engine) -> AsyncIterator[Telegram]:
+    async with BotApiStandIn() as api:
+        waits: list[float] = []
+
+        async def no_wait(seconds: float) -> None:
+            waits.append(seconds)
+            await asyncio.sleep(0)
+
+        limiter = TelegramRateLimiter(30.0, 1.0, 8.0, max_retries=2, backoff=0.05, sleep=no_wait)
+        app = build_application(api.token, api.base_url, limiter)
+        await app.initialize()
+        try:
+            yield Telegram(api, TelegramSender(app.bot, engine), waits)
+        finally:
+            await app.shutdown()
+
+
+def telegram_dispatcher(engine: sa.Engine, t: Telegram, clock: Clock) -> Dispatcher:
+    return Dispatcher(engine, {"telegram": t.sender}, RULES, clock=clock, sleep=clock.sleep, concurrency=4)
