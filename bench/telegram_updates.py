@@ -12,6 +12,11 @@ Phase 1 (latency): one update at a time; CPU time of the bot process between the
 update and the end of the next = CPU per update (median, p95). Phase 2 (throughput): `--chats`
 users at once, updates per second and mean CPU per update. Telegram's send limits are lifted
 (TELEGRAM_SEND_RATE etc.) and the flood guard is off, because they would measure waiting, not work.
+
+Baselines in the same run, for the ratios: the same script once more with the dialog state held
+in memory instead of the database (transport and dialog only: what the database turn adds), and
+one bare sendMessage round trip through the same bot (what one Bot API request costs; the
+stand-in counts the requests per update).
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ SCRIPT: tuple[tuple[str, str], ...] = (
     ("text", "/neu"),
 )
 WARMUP = 40
+BARE_REQUESTS = 500
 
 
 # --- the users' side (child process) -------------------------------------------------------------
@@ -75,6 +81,11 @@ async def _serve_standin(conn: Connection) -> None:
             message = await inbox.get()
             if message[0] == "next":
                 driver.next(message[1])
+            elif message[0] == "restart":  # the chat plays its script from the top again
+                driver.position.pop(message[1], None)
+                driver.rounds.pop(message[1], None)
+            elif message[0] == "calls":
+                conn.send(("calls", len(api.calls)))
             elif message[0] == "stop":
                 conn.send(("stopped", driver.diverged))
                 break
@@ -119,6 +130,24 @@ class _Driver:
 
 
 # --- the bot's side (this process, measured) ------------------------------------------------------
+class _StateInMemory:
+    """Baseline service: the same dialog, its state kept in a dict instead of the database."""
+
+    def __init__(self, dialog_ctx: Any) -> None:
+        self.dialog_ctx = dialog_ctx
+        self.states: dict[tuple[str, str], dict[str, Any]] = {}
+
+    async def handle(self, turn: Any) -> list[Any]:
+        from handlers import dialog
+        from handlers.state import ConversationState
+
+        key = (turn.transport, turn.user_id)
+        state = dialog.with_language(ConversationState.restore(self.states.get(key)), turn.language)
+        state, replies = dialog.step(state, turn, self.dialog_ctx)
+        self.states[key] = state.dump()
+        return replies
+
+
 @dataclass
 class _Phase:
     target: int
@@ -176,6 +205,23 @@ def _p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) >= 20 else max(values)
 
 
+def _api_calls(conn: Connection) -> int:
+    """Requests the stand-in has answered so far (asked between phases, when nothing is in flight)."""
+    conn.send(("calls",))
+    _, count = conn.recv()
+    return int(count)
+
+
+async def _bare_request_cpu_ms(bot: Any, chat: int, n: int) -> float:
+    """Median CPU of one sendMessage round trip through the same bot, HTTP stack and stand-in."""
+    samples = []
+    for _ in range(n):
+        start = time.process_time()
+        await bot.send_message(chat, "Baseline: eine Nachricht ohne Tastatur.")
+        samples.append(time.process_time() - start)
+    return statistics.median(samples[n // 10 :]) * 1000  # the first tenth is warm-up
+
+
 async def bench(updates: int, chats: int, database_url: str | None) -> dict[str, Any]:
     from telegram import Update
     from telegram.ext import TypeHandler
@@ -211,7 +257,14 @@ async def bench(updates: int, chats: int, database_url: str | None) -> dict[str,
         await runtime.start()
         try:
             await harness.run_phase(WARMUP, [1])
+            calls_before = _api_calls(parent_conn)
             latency = await harness.run_phase(updates, [2])
+            requests_per_update = (_api_calls(parent_conn) - calls_before) / updates
+            service, runtime.service = runtime.service, _StateInMemory(runtime.service.dialog_ctx)
+            parent_conn.send(("restart", 2))  # same chat, same script, same buttons: only the state moved
+            in_memory = await harness.run_phase(updates, [2])
+            runtime.service = service
+            bare_request = await _bare_request_cpu_ms(runtime.application.bot, 3, BARE_REQUESTS)
             throughput = await harness.run_phase(updates, list(range(100, 100 + chats)))
         finally:
             await runtime.stop()
@@ -221,6 +274,7 @@ async def bench(updates: int, chats: int, database_url: str | None) -> dict[str,
             engine.dispose()
     cpu_ms = [s * 1000 for s in latency.cpu_samples]
     wall_ms = [s * 1000 for s in latency.wall_samples]
+    in_memory_ms = statistics.median(s * 1000 for s in in_memory.cpu_samples)
     return {
         "database": "postgresql" if url.startswith("postgres") else "sqlite",
         "updates": updates,
@@ -231,6 +285,11 @@ async def bench(updates: int, chats: int, database_url: str | None) -> dict[str,
         "updates_per_s": round(throughput.target / throughput.wall, 1),
         "cpu_ms_mean_concurrent": round(throughput.cpu / throughput.target * 1000, 2),
         "script_restarts": diverged,
+        "requests_per_update": round(requests_per_update, 2),
+        "baseline_state_in_memory_cpu_ms_median": round(in_memory_ms, 2),
+        "ratio_vs_state_in_memory": round(statistics.median(cpu_ms) / in_memory_ms, 2),
+        "bare_request_cpu_ms": round(bare_request, 2),
+        "cpu_per_update_in_bare_requests": round(statistics.median(cpu_ms) / bare_request, 2),
     }
 
 
@@ -246,7 +305,12 @@ def main(argv: list[str] | None = None) -> None:
         f"telegram updates ({result['database']}): CPU per update median {result['cpu_ms_median']} ms, "
         f"p95 {result['cpu_ms_p95']} ms; latency median {result['latency_ms_median']} ms; "
         f"{result['updates_per_s']} updates/s with {result['chats']} users "
-        f"({result['cpu_ms_mean_concurrent']} ms CPU each)"
+        f"({result['cpu_ms_mean_concurrent']} ms CPU each)\n"
+        f"baselines (same run): state in memory instead of the database: median "
+        f"{result['baseline_state_in_memory_cpu_ms_median']} ms (full stack = "
+        f"{result['ratio_vs_state_in_memory']}x); one bare sendMessage round trip: "
+        f"{result['bare_request_cpu_ms']} ms (an update = {result['cpu_per_update_in_bare_requests']}x "
+        f"that, at {result['requests_per_update']} Bot API requests per update)"
     )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

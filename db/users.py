@@ -27,34 +27,35 @@ _conversations: sa.Table = Conversation.__table__  # type: ignore[attr-defined]
 _profiles: sa.Table = Profile.__table__  # type: ignore[attr-defined]
 
 
-def _turn_select(lock: bool) -> sa.Select[Any]:
-    stmt = (
-        sa.select(
-            _users.c.id,
-            _users.c.language,
-            _users.c.active,
-            _users.c.last_seen_at,
-            _conversations.c.state,
-            _profiles.c.user_id,
-            *(_profiles.c[name] for name in PROFILE_SLOTS),
-        )
-        .select_from(
-            _users.outerjoin(_conversations, _conversations.c.user_id == _users.c.id).outerjoin(
-                _profiles, _profiles.c.user_id == _users.c.id
-            )
-        )
-        .where(
-            _users.c.transport == sa.bindparam("transport"),
-            _users.c.external_id == sa.bindparam("external_id"),
+_SELECT_TURN = (
+    sa.select(
+        _users.c.id,
+        _users.c.language,
+        _users.c.active,
+        _users.c.last_seen_at,
+        _conversations.c.user_id.label("has_state"),
+        _conversations.c.state,
+        _profiles.c.user_id.label("has_profile"),
+        *(_profiles.c[name] for name in PROFILE_SLOTS),
+    )
+    .select_from(
+        _users.outerjoin(_conversations, _conversations.c.user_id == _users.c.id).outerjoin(
+            _profiles, _profiles.c.user_id == _users.c.id
         )
     )
-    # PostgreSQL: the user's row stays locked until commit, so one user's turns run in order even
-    # when several bot processes share the database (only the users row: the joined ones may be absent)
-    return stmt.with_for_update(of=_users) if lock else stmt
-
-
-_SELECT_TURN = _turn_select(lock=False)
-_SELECT_TURN_LOCKED = _turn_select(lock=True)
+    .where(
+        _users.c.transport == sa.bindparam("transport"),
+        _users.c.external_id == sa.bindparam("external_id"),
+    )
+)
+_LOCK_USER = (
+    sa.select(_users.c.id)
+    .where(
+        _users.c.transport == sa.bindparam("transport"),
+        _users.c.external_id == sa.bindparam("external_id"),
+    )
+    .with_for_update()
+)
 _TOUCH = (
     sa.update(_users)
     .where(_users.c.id == sa.bindparam("uid"))
@@ -83,13 +84,20 @@ class TurnRecord:
 
     user_id: int
     language: str
-    state: dict[str, Any] | None  # None: no conversation stored yet
+    has_state: bool  # False: no conversation row yet
+    state: Any  # as stored: normally a dict, but restoring it is the dialog state's business
     profile: tuple[str | None, ...] | None  # PROFILE_SLOTS values; None: no profile row yet
 
 
-def _read_turn(session: Session, transport: str, external_id: str) -> sa.Row[Any] | None:
-    stmt = _SELECT_TURN_LOCKED if session.get_bind().dialect.name == "postgresql" else _SELECT_TURN
-    return session.execute(stmt, {"transport": transport, "external_id": external_id}).first()
+def _read_turn(conn: sa.Connection, transport: str, external_id: str) -> sa.Row[Any] | None:
+    params = {"transport": transport, "external_id": external_id}
+    # PostgreSQL: the user's row stays locked until commit, so one user's turns run in order even when
+    # several bot processes share the database. Lock first, read after: under READ COMMITTED a statement
+    # sees the data as of its own start, so a locking read that had to wait for another turn would
+    # return the state from before that turn's commit.
+    if conn.dialect.name == "postgresql" and conn.execute(_LOCK_USER, params).first() is None:
+        return None
+    return conn.execute(_SELECT_TURN, params).first()
 
 
 def open_turn(
@@ -102,16 +110,17 @@ def open_turn(
     """Reads the user with their state and profile in one statement (creating the user on first
     contact) and marks them seen and active: writing to us again means they unblocked the bot."""
     now = now or utcnow()
-    row = _read_turn(session, transport, external_id)
+    conn = session.connection()  # Core on the session's own transaction: no ORM overhead per statement
+    row = _read_turn(conn, transport, external_id)
     if row is None:  # first contact (or a race with another process: get_or_create_user sorts it out)
         get_or_create_user(session, transport, external_id, language)
         session.flush()
-        row = _read_turn(session, transport, external_id)
+        row = _read_turn(conn, transport, external_id)
         assert row is not None
     elif not row.active or now - row.last_seen_at >= TOUCH_INTERVAL:
-        session.execute(_TOUCH, {"uid": row.id, "now": now})
-    profile = None if row[5] is None else tuple(row[6:])
-    return TurnRecord(row.id, row.language, row.state, profile)
+        conn.execute(_TOUCH, {"uid": row.id, "now": now})
+    profile = None if row.has_profile is None else tuple(row[-len(PROFILE_SLOTS) :])
+    return TurnRecord(row.id, row.language, row.has_state is not None, row.state, profile)
 
 
 def close_turn(
@@ -124,20 +133,21 @@ def close_turn(
 ) -> None:
     """Stores the turn's outcome, writing only rows whose content changed."""
     now = now or utcnow()
+    conn = session.connection()
     uid = record.user_id
-    if record.state is None:
-        session.execute(_INSERT_STATE, {"user_id": uid, "state": state, "updated_at": now})
+    if not record.has_state:
+        conn.execute(_INSERT_STATE, {"user_id": uid, "state": state, "updated_at": now})
     elif state != record.state:
-        session.execute(_UPDATE_STATE, {"uid": uid, "state": state, "now": now})
+        conn.execute(_UPDATE_STATE, {"uid": uid, "state": state, "now": now})
     values = tuple(None if (v := profile.get(name)) is None else str(v) for name in PROFILE_SLOTS)
     if record.profile is None:
         row = dict(zip(PROFILE_SLOTS, values, strict=True))
-        session.execute(_INSERT_PROFILE, {"user_id": uid, **row, "updated_at": now})
+        conn.execute(_INSERT_PROFILE, {"user_id": uid, **row, "updated_at": now})
     elif values != record.profile:
         params = {f"v_{name}": value for name, value in zip(PROFILE_SLOTS, values, strict=True)}
-        session.execute(_UPDATE_PROFILE, {"uid": uid, "now": now, **params})
+        conn.execute(_UPDATE_PROFILE, {"uid": uid, "now": now, **params})
     if language != record.language:
-        session.execute(_SET_LANGUAGE, {"uid": uid, "lang": language})
+        conn.execute(_SET_LANGUAGE, {"uid": uid, "lang": language})
 
 
 def get_or_create_user(session: Session, transport: str, external_id: str, language: str = "de") -> User:

@@ -60,7 +60,7 @@ class DialogContext:
 
 
 def step(state: ConversationState, turn: Turn, ctx: DialogContext) -> tuple[ConversationState, list[Reply]]:
-    dialog = _Dialog(state.model_copy(deep=True), turn, ctx)
+    dialog = _Dialog(state.clone(), turn, ctx)
     replies = dialog.run()
     return dialog.state, replies
 

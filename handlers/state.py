@@ -75,3 +75,10 @@ class ConversationState(BaseModel):
 
     def dump(self) -> dict[str, object]:
         return self.model_dump(mode="json")
+
+    def clone(self) -> ConversationState:
+        """An independent copy. The lists are the only mutable parts (their items are strings, enums
+        and frozen models), so copying them is enough; model_copy(deep=True) runs copy.deepcopy over
+        everything and took about a third of a typical dialog step."""
+        lists = {name: list(value) for name, value in self.__dict__.items() if isinstance(value, list)}
+        return self.model_copy(update=lists)

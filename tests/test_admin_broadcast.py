@@ -216,7 +216,8 @@ async def test_broadcast_arrives_once_per_recipient_and_a_blocked_user_is_deacti
     service = _service(engine, kb)
     blocked = extra[0]
     telegram.api.block(int(blocked))
-    telegram.api.inject("sendMessage", status=429, retry_after=2)  # waited out by the limiter, then resent
+    # a 429 for one reachable recipient: waited out by the limiter, then resent
+    telegram.api.inject("sendMessage", status=429, retry_after=2, chat_id=int(extra[1]))
     assert "8 Empfänger" in _texts(_broadcast(service, "district:uelzen"))[0]
 
     clock = Clock(AFTERNOON + dt.timedelta(minutes=1))

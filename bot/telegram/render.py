@@ -11,12 +11,13 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest
 
 from bot.telegram import callback_data
-from handlers.turn import Attachment, Reply
+from handlers.turn import Attachment, Link, Option, Reply
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,23 @@ def _label(text: str) -> str:
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     """Options as callback buttons (short labels two per row), then one URL button per link."""
+    if not reply.options and not reply.links:
+        return None
+    return _keyboard(reply.options, reply.links, reply.question)
+
+
+# The same questions and cards come up again and again, and building PTB's (immutable) keyboard
+# objects was a measurable part of every reply's CPU time: reuse them.
+@lru_cache(maxsize=1024)
+def _keyboard(
+    options: tuple[Option, ...], links: tuple[Link, ...], question: bool
+) -> InlineKeyboardMarkup | None:
     rows: list[list[InlineKeyboardButton]] = []
     row: list[InlineKeyboardButton] = []
-    for option in reply.options:
+    for option in options:
         label = _label(option.label)
         try:
-            data = callback_data.encode(option.id, reply.question)
+            data = callback_data.encode(option.id, question)
         except callback_data.CallbackDataError:  # a bug elsewhere must not cost the user the whole answer
             log.error("option id unusable as Telegram callback data: %r", option.id)
             continue
@@ -78,7 +90,7 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     if row:
         rows.append(row)
     seen: set[str] = set()
-    for link in reply.links:
+    for link in links:
         if _URL.fullmatch(link.url) and link.url not in seen:
             seen.add(link.url)
             rows.append([InlineKeyboardButton(_label(link.label) or link.url[:MAX_LABEL], url=link.url)])

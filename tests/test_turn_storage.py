@@ -1,0 +1,137 @@
+"""The conversation service's storage hot path (db.users.open_turn / close_turn) on SQLite and PostgreSQL.
+
+It reads user, state and profile in one statement and writes only what changed; these tests pin
+down what that must not cost: continuity, the retention purge, blocked users, and per-user order
+across processes on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from bot.conversation import ConversationService
+from db import users
+from db.engine import make_engine, session_scope
+from db.models import Conversation, Profile, User
+from db.privacy import purge_inactive
+from handlers.turn import Turn, TurnKind
+from knowledge.base import KnowledgeBase
+
+
+def _turn(user: str = "7", **kw: object) -> Turn:
+    kind = TurnKind.OPTION if "option_id" in kw else TurnKind.COMMAND
+    return Turn("telegram", user, kind, **kw)  # type: ignore[arg-type]
+
+
+def _user(engine: sa.Engine, external_id: str = "7") -> User:
+    with Session(engine) as s:
+        return s.exec(select(User).where(User.external_id == external_id)).one()
+
+
+def test_a_second_process_continues_the_dialog_turn_by_turn(database_url: str, kb: KnowledgeBase) -> None:
+    one, two = make_engine(database_url), make_engine(database_url)
+    first, second = ConversationService(one, kb), ConversationService(two, kb)
+    first.handle_sync(_turn(command="start"))
+    second.handle_sync(_turn(option_id="sit:beschaeftigt"))  # the other process answers the next turn
+    replies = first.handle_sync(_turn(option_id="dist:uelzen"))
+    assert any(r.question and "Branche" in r.text for r in replies)
+    with Session(one) as s:
+        profile = s.get(Profile, _user(one).id)
+    assert profile is not None and (profile.situation, profile.district) == ("beschaeftigt", "uelzen")
+    one.dispose()
+    two.dispose()
+
+
+def test_a_returning_user_is_not_purged_and_an_idle_one_is(database_url: str, kb: KnowledgeBase) -> None:
+    engine = make_engine(database_url)
+    service = ConversationService(engine, kb)
+    for who in ("back", "idle"):
+        service.handle_sync(_turn(who, command="start"))
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+    with session_scope(engine) as s:
+        s.execute(sa.update(User).values(last_seen_at=long_ago))
+    service.handle_sync(_turn("back", command="hilfe"))
+    with session_scope(engine) as s:
+        purge_inactive(s, dt.datetime.now(dt.UTC) - dt.timedelta(days=365))
+    with Session(engine) as s:
+        assert [u.external_id for u in s.exec(select(User))] == ["back"]
+    engine.dispose()
+
+
+def test_last_seen_is_refreshed_once_it_is_a_few_minutes_old(database_url: str, kb: KnowledgeBase) -> None:
+    engine = make_engine(database_url)
+    ConversationService(engine, kb).handle_sync(_turn(command="start"))
+    seen = _user(engine).last_seen_at
+    soon = seen + users.TOUCH_INTERVAL / 2
+    later = seen + users.TOUCH_INTERVAL * 2
+    with session_scope(engine) as s:
+        users.open_turn(s, "telegram", "7", now=soon)
+    assert _user(engine).last_seen_at == seen
+    with session_scope(engine) as s:
+        users.open_turn(s, "telegram", "7", now=later)
+    assert _user(engine).last_seen_at == later
+    engine.dispose()
+
+
+def test_writing_again_reactivates_a_user_who_blocked_the_bot(database_url: str, kb: KnowledgeBase) -> None:
+    engine = make_engine(database_url)
+    service = ConversationService(engine, kb)
+    service.handle_sync(_turn(command="start"))
+    with session_scope(engine) as s:
+        assert users.mark_inactive(s, "telegram", "7")
+    service.handle_sync(_turn(option_id="sit:schule"))  # within the refresh interval, still reactivated
+    assert _user(engine).active
+    engine.dispose()
+
+
+def test_a_turn_that_changes_nothing_keeps_the_stored_state(database_url: str, kb: KnowledgeBase) -> None:
+    engine = make_engine(database_url)
+    service = ConversationService(engine, kb)
+    service.handle_sync(_turn(command="start"))
+    service.handle_sync(_turn(option_id="sit:schule"))
+    with Session(engine) as s:
+        before = s.get(Conversation, _user(engine).id)
+    replies = service.handle_sync(_turn(command="hilfe"))  # help, then the same question again
+    with Session(engine) as s:
+        after = s.get(Conversation, _user(engine).id)
+    assert replies[-1].question
+    assert before is not None and after is not None and after.state == before.state
+    engine.dispose()
+
+
+def test_one_users_turns_wait_for_each_other_across_processes(postgres_url: str, kb: KnowledgeBase) -> None:
+    """Two bot processes on one PostgreSQL database: the second turn of a user waits for the first
+    one's commit (row lock) and then continues from its state instead of overwriting it."""
+    holder_engine, other_engine = make_engine(postgres_url), make_engine(postgres_url)
+    ConversationService(holder_engine, kb).handle_sync(_turn(command="start"))
+    other = ConversationService(other_engine, kb)
+    result: list[list[str]] = []
+    with session_scope(holder_engine) as s:
+        record = users.open_turn(s, "telegram", "7")  # process A is mid-turn: the user's row is locked
+        state = dict(record.state, situation="beschaeftigt", step="district", filled=["situation"])
+        worker = threading.Thread(
+            target=lambda: result.append([r.text for r in other.handle_sync(_turn(option_id="dist:uelzen"))])
+        )
+        worker.start()
+        with holder_engine.connect() as watch:  # bounded wait until process B's turn waits for the lock
+            for _ in range(500):
+                waiting = watch.execute(
+                    sa.text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                ).scalar_one()
+                if waiting:
+                    break
+                time.sleep(0.01)
+        assert waiting and not result  # B is blocked, not answered from the old state
+        users.close_turn(s, record, state, "de", {"situation": "beschaeftigt"})
+    worker.join(30)
+    assert result and any("Branche" in text for text in result[0])  # B saw A's answer: asks the next slot
+    holder_engine.dispose()
+    other_engine.dispose()
