@@ -73,18 +73,27 @@ class ConversationService:
         key = (turn.transport, turn.user_id)
         verdict = self.flood.check(key)
         if verdict != "ok":
-            return [Reply(t(normalise_language(turn.language), "flood"))] if verdict == "warn" else []
+            return (
+                [Reply(t(normalise_language(self._language_hint(turn)), "flood"))]
+                if verdict == "warn"
+                else []
+            )
         async with self._lock(key):
             if self._on_loop:
                 return self.handle_sync(turn)
             return await asyncio.to_thread(self.handle_sync, turn)
 
+    def _language_hint(self, turn: Turn) -> str | None:
+        """The client's language, else the operator's DEFAULT_LANGUAGE: used for brand-new conversations."""
+        return turn.language or getattr(self.settings, "default_language", None)
+
     def handle_sync(self, turn: Turn) -> list[Reply]:
-        lang = normalise_language(turn.language)
+        hint = self._language_hint(turn)
+        lang = normalise_language(hint)
         try:
             with session_scope(self.engine) as session:
                 record = users.open_turn(session, turn.transport, turn.user_id, lang)
-                state = dialog.with_language(ConversationState.restore(record.state), turn.language)
+                state = dialog.with_language(ConversationState.restore(record.state), hint)
                 lang = state.language
                 handler = self.features.resolve(turn, state, is_admin(self.settings, turn))
                 if handler is not None:

@@ -177,33 +177,6 @@ def find_user(session: Session, transport: str, external_id: str) -> User | None
     return session.exec(stmt).first()
 
 
-def load_state(session: Session, user_id: int) -> dict[str, Any] | None:
-    conv = session.get(Conversation, user_id)
-    return dict(conv.state) if conv else None
-
-
-def save_state(session: Session, user_id: int, state: dict[str, Any]) -> None:
-    conv = session.get(Conversation, user_id)
-    if conv is None:
-        conv = Conversation(user_id=user_id, state=state)
-    else:
-        conv.state = state
-        conv.updated_at = utcnow()
-    session.add(conv)
-
-
-def save_profile(session: Session, user_id: int, **slots: str | None) -> None:
-    profile = session.get(Profile, user_id) or Profile(user_id=user_id)
-    changed = False
-    for name, value in slots.items():
-        if getattr(profile, name) != value:
-            setattr(profile, name, value)
-            changed = True
-    if changed or profile.updated_at is None:
-        profile.updated_at = utcnow()
-        session.add(profile)
-
-
 def load_profile(session: Session, user_id: int) -> Profile | None:
     return session.get(Profile, user_id)
 

@@ -20,8 +20,8 @@ from pydantic import ValidationError
 from db import audit
 from db.deliveries import count_broadcast_recipients, enqueue_broadcast
 from db.event_models import BROADCAST_MAX_TEXT, Broadcast, BroadcastTarget, Event
-from db.events import cancel_event, find_event, upsert_events
-from handlers.events import broadcast_reply, event_text
+from db.events import cancel_event, find_event, list_events, upsert_events
+from handlers.events import broadcast_reply, event_text, when_text
 from handlers.features import FeatureContext, FeatureRegistry
 from handlers.turn import Option, Reply
 from knowledge.events import EventIn, EventStatus
@@ -32,6 +32,7 @@ CHANGE = "adm_chg"
 BROADCAST = "adm_bc"
 BROADCAST_SECTORS = tuple(s for s in Sector if s is not Sector.UNBEKANNT)
 KEEP = "-"
+MAX_LISTED = 10  # upcoming events listed when an admin command lacks the event number
 _DATE = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*[, ]\s*(\d{1,2})[:.](\d{2})\s*(?:uhr)?\s*$", re.I)
 
 
@@ -199,7 +200,13 @@ def _target(ctx: FeatureContext, key: str) -> Event | list[Reply]:
     ident = ctx.turn.args.strip()
     event = find_event(ctx.session, ident) if ident else None
     if event is None:
-        return [Reply(ctx.t(key))]
+        upcoming = list_events(ctx.session, after=_now())[:MAX_LISTED]
+        lines = [ctx.t(key)]
+        lines += [
+            ctx.t("admin.event_line", id=e.id, title=e.title, when=when_text(ctx.lang, e, _tz(ctx)))
+            for e in upcoming
+        ]
+        return [Reply("\n".join(lines))]
     return event
 
 

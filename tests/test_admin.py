@@ -111,6 +111,7 @@ def test_admin_cancels_and_changes_events_after_confirmation(sqlite_url: str, kb
         s.commit()
         event_id = s.execute(sa.select(Event.id)).scalar_one()
     assert "Welchen Termin" in _turn(service, "4711", command="termin_absagen")[0]
+    assert f"Nr. {event_id}: Beratungstag (Beispiel)" in _turn(service, "4711", command="termin_absagen")[0]
     preview = service.handle_sync(
         Turn("telegram", "4711", TurnKind.COMMAND, command="termin_absagen", args=str(event_id))
     )

@@ -180,3 +180,11 @@ async def test_scheduled_purge_runs_at_start_up(database_url: str, kb: Knowledge
     finally:
         await runtime.stop()
     assert left == ["kept"]
+
+
+def test_default_language_applies_when_the_client_gives_none(sqlite_url: str, kb: KnowledgeBase) -> None:
+    settings = load_settings(_env_file=None, default_language="en")
+    service = ConversationService(make_engine(sqlite_url), kb, settings, build_features(settings))
+    assert "Hello!" in _say(service, "x1", command="start")[0].text
+    german_client = Turn("telegram", "x2", TurnKind.COMMAND, command="start", language="de")
+    assert "Guten Tag" in service.handle_sync(german_client)[0].text

@@ -106,10 +106,6 @@ class ReminderRules:
             return None
         return current
 
-    def may_send_reminder(self, starts_at: dt.datetime, now: dt.datetime) -> bool:
-        """A planned reminder may still go out now: not in quiet hours, and the event is ahead."""
-        return now < starts_at and not self.in_quiet(now)
-
     # --- change and cancellation notices -------------------------------------------------------
     def notice_due_at(self, now: dt.datetime, starts_at: dt.datetime) -> dt.datetime:
         """Notices also wait for the morning — unless the event would begin before then."""
