@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from nio import MegolmEvent, RoomMessageFile, RoomMessageText
+from nio import MegolmEvent, RoomMessageFile, RoomMessageText, RoomPutAliasResponse
 from pydantic import SecretStr
 from sqlmodel import Session, select
 
@@ -472,10 +472,16 @@ async def test_invitations_only_to_direct_chats_and_listed_rooms_and_rows_go_aft
 ) -> None:
     bot, person, bot_account = await world(start_bot=False)
     alias = f"beratung{uuid.uuid4().hex[:8]}"
-    listed = await person.create_room(invite=[], direct=False, alias=alias)
+    canonical = await person.create_room(invite=[], direct=False, alias=alias)  # listed by its main alias
+    listed = await person.create_room(invite=[], direct=False)
+    extra = await person.client.room_put_alias(f"#{alias}-2:{synapse.server_name}", listed)  # another alias
+    assert isinstance(extra, RoomPutAliasResponse), extra
     unlisted = await person.create_room(invite=[], direct=False)
     bot.settings = bot.settings.model_copy(
-        update={"matrix_allow_rooms": f"!nirgends:example.org, #{alias}:{synapse.server_name}"}
+        update={
+            "matrix_allow_rooms": f"!nirgends:example.org, #{alias}:{synapse.server_name}, "
+            f"#{alias}-2:{synapse.server_name}"
+        }
     )
     await bot.start()
     me = bot_account.user_id
@@ -487,9 +493,10 @@ async def test_invitations_only_to_direct_chats_and_listed_rooms_and_rows_go_aft
     await person.wait_member(crowded, me)
     await person.wait_member(crowded, me, membership="leave")
 
-    await person.invite(listed, me)  # listed by its alias: joined
-    await person.wait_member(listed, me)
-    assert t("de", "ask.situation") in (await person.next_message(listed)).body  # only the two of them
+    for room in (canonical, listed):  # listed rooms: joined
+        await person.invite(room, me)
+        await person.wait_member(room, me)
+        assert t("de", "ask.situation") in (await person.next_message(room)).body  # only the two of them
 
     direct = await person.create_room(invite=[me])  # a direct chat: joined and greeted
     assert t("de", "ask.situation") in (await person.next_message(direct)).body
@@ -502,7 +509,7 @@ async def test_invitations_only_to_direct_chats_and_listed_rooms_and_rows_go_aft
     assert profile_of(bot.engine, direct) is None
     for room in (unlisted, crowded):
         assert not room_row_exists(bot, room) and not conversation_exists(bot, room)
-    assert room_row_exists(bot, listed)
+    assert room_row_exists(bot, listed) and room_row_exists(bot, canonical)
 
 
 async def test_undecryptable_messages_get_flood_control_and_one_notice_per_session(

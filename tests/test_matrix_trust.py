@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from nio import InviteAliasEvent, InviteMemberEvent
 from nio.crypto import DeviceStore, OlmDevice, TrustState
 
-from bot.matrix.invites import AllowList, Invitation, accept, may_stay
+from bot.matrix.invites import AllowList, Invitation, may_stay, read_invitation
 from bot.matrix.runtime import BoundedSet
 from bot.matrix.trust import DeviceTrust, Finding
 
 ANN = "@ann:example.org"
+BOT = "@lotse:example.org"
 
 
 @dataclass
@@ -104,13 +106,33 @@ def test_allow_list_accepts_ids_aliases_and_servers_and_rejects_typos() -> None:
             AllowList.parse(typo)
 
 
-def test_invitations_to_direct_chats_and_listed_rooms_only() -> None:
+def test_a_direct_chat_with_others_in_it_may_stay_only_when_listed() -> None:
     allow = AllowList.parse("#beratung:example.org")
-    assert accept(Invitation("!dm:x.org", "@ann:x.org", True, ()), allow)
-    assert not accept(Invitation("!grp:x.org", "@ann:x.org", False, ()), allow)
-    assert accept(Invitation("!grp:x.org", "@ann:x.org", False, ("#beratung:example.org",)), allow)
     assert may_stay("!dm:x.org", 2, allow)
     assert not may_stay("!dm:x.org", 3, allow)  # "direct" said the inviter, but others are in it
+    assert may_stay("!dm:x.org", 3, allow, aliases=["#Beratung:example.org"])
+
+
+def test_an_invitation_says_who_invited_whether_direct_and_the_aliases() -> None:
+    member = InviteMemberEvent.from_dict(
+        {
+            "type": "m.room.member",
+            "sender": ANN,
+            "state_key": BOT,
+            "content": {"membership": "invite", "is_direct": True},
+        }
+    )
+    alias = InviteAliasEvent.from_dict(
+        {
+            "type": "m.room.canonical_alias",
+            "sender": ANN,
+            "state_key": "",
+            "content": {"alias": "#a:x.org", "alt_aliases": ["#b:x.org"]},
+        }
+    )
+    got = read_invitation("!r:x.org", [member, alias], BOT)
+    assert got == Invitation("!r:x.org", ANN, True, ("#a:x.org", "#b:x.org"))
+    assert read_invitation("!r:x.org", [alias], BOT).direct is False
 
 
 def test_notice_memory_is_bounded_and_forgets_the_oldest() -> None:

@@ -41,7 +41,7 @@ class AllowList:
             elif entry.startswith("!") and server and len(head) > 1:
                 ids.add(entry)
             elif entry.startswith("#") and server and len(head) > 1:
-                aliases.add(entry.casefold())
+                aliases.add(entry)  # resolved as written; compared case-insensitively
             else:
                 raise ValueError(
                     f"MATRIX_ALLOW_ROOMS: '{entry}' is neither a room id (!raum:example.org), "
@@ -52,7 +52,8 @@ class AllowList:
     def allows(self, room_id: str, aliases: Iterable[str] = (), inviter: str | None = None) -> bool:
         if room_id in self.room_ids:
             return True
-        if any(a.casefold() in self.aliases for a in aliases):
+        listed = {a.casefold() for a in self.aliases}
+        if any(a.casefold() in listed for a in aliases):
             return True
         servers = {_server(room_id)}
         if inviter:
@@ -96,10 +97,6 @@ def read_invitation(room_id: str, invite_state: Iterable[Any], account: str) -> 
             if isinstance(alt, list):
                 aliases += [a for a in alt if isinstance(a, str)]
     return Invitation(room_id, inviter, direct, tuple(aliases))
-
-
-def accept(invitation: Invitation, allow: AllowList) -> bool:
-    return invitation.direct or allow.allows(invitation.room_id, invitation.aliases, invitation.inviter)
 
 
 def may_stay(

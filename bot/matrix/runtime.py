@@ -28,6 +28,7 @@ from nio import (
     RoomMessageMedia,
     RoomMessageText,
     RoomMessageUnknown,
+    RoomResolveAliasResponse,
     SyncError,
     SyncResponse,
 )
@@ -36,7 +37,7 @@ from bot.conversation import ConversationService
 from bot.matrix import state
 from bot.matrix.client import MatrixStartupError, connect
 from bot.matrix.inbound import TRANSPORT, addressed, parse_reaction, parse_text, strip_reply_fallback
-from bot.matrix.invites import AllowList, Invitation, accept, may_stay, read_invitation
+from bot.matrix.invites import AllowList, Invitation, may_stay, read_invitation
 from bot.matrix.sender import MatrixSender
 from bot.matrix.trust import DeviceTrust, Finding
 from bot.ratelimit import RateLimiter
@@ -108,7 +109,8 @@ class MatrixRuntime:
         self._stopping = False
         self._waiting = False  # in the long poll or a back-off pause: safe to cancel
         self._told = BoundedSet(MAX_NOTICES)  # (room, reason) already explained once this run
-        self._invitations: OrderedDict[str, Invitation] = OrderedDict()  # accepted, join not yet seen
+        self._invitations: OrderedDict[str, Invitation] = OrderedDict()  # direct chats, join not yet seen
+        self._listed = BoundedSet(MAX_INVITATIONS)  # rooms joined because MATRIX_ALLOW_ROOMS names them
 
     # --- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -229,25 +231,40 @@ class MatrixRuntime:
 
     async def _invitation(self, invitation: Invitation) -> None:
         room_id = invitation.room_id
-        if not accept(invitation, self.allow):
+        listed = self.allow.allows(room_id, invitation.aliases, invitation.inviter)
+        listed = listed or await self._listed_alias(room_id)
+        if not (invitation.direct or listed):
             await self._client().room_leave(room_id)  # leaving an invited room declines the invitation
             log.info(
                 "Matrix: Einladung in %s abgelehnt (kein Direktchat, nicht in MATRIX_ALLOW_ROOMS)", room_id
             )
             return
         resp = await self._client().join(room_id)
-        if isinstance(resp, JoinResponse):
-            log.info("Matrix: Einladung angenommen (%s)", room_id)
-            self._invitations[room_id] = invitation
-            while len(self._invitations) > MAX_INVITATIONS:
-                self._invitations.popitem(last=False)
-        else:
+        if not isinstance(resp, JoinResponse):
             log.warning(
                 "Matrix: Einladung in %s nicht angenommen (%s)", room_id, getattr(resp, "status_code", "")
             )
+            return
+        log.info("Matrix: Einladung angenommen (%s)", room_id)
+        if listed:
+            self._listed.add(room_id)
+            return
+        self._invitations[room_id] = invitation  # a direct chat: checked again at the bot's own join
+        while len(self._invitations) > MAX_INVITATIONS:
+            self._invitations.popitem(last=False)
+
+    async def _listed_alias(self, room_id: str) -> bool:
+        """A listed alias that is not the room's canonical one: ask the server where it points now."""
+        for alias in sorted(self.allow.aliases):
+            resp = await self._client().room_resolve_alias(alias)
+            if isinstance(resp, RoomResolveAliasResponse) and resp.room_id == room_id:
+                return True
+        return False
 
     def _may_stay(self, room: MatrixRoom) -> bool:
         """A 'direct chat' invitation into a room with others is left again unless the room is listed."""
+        if room.room_id in self._listed:
+            return True
         invitation = self._invitations.pop(room.room_id, None)
         aliases = [a for a in (room.canonical_alias, *(invitation.aliases if invitation else ())) if a]
         inviter = invitation.inviter if invitation else None
