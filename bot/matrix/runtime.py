@@ -4,6 +4,10 @@ Delivery guarantee: the sync token is stored only after every event of a sync ba
 handled, so a crash re-handles at most one batch and a restart never answers old messages
 again. The first start of an account (no token) treats everything already in the rooms as
 history. Rooms are handled concurrently, the events of one room in order.
+
+Who the bot talks to is decided here too: invitations only to direct chats and listed rooms
+(bot/matrix/invites.py), room keys only for trusted devices (bot/matrix/trust.py), and a room
+the bot is out of is forgotten with its conversation (state.purge_room).
 """
 
 from __future__ import annotations
