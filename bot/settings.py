@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     matrix_store_path: Path = Path("data") / "matrix-store"
     matrix_trust: Literal["tofu", "all", "none"] = "tofu"
     matrix_send_rate: float = Field(default=5.0, gt=0)
+    matrix_allow_rooms: str = ""  # besides direct chats: room ids, #aliases, :servers (bot/matrix/invites.py)
 
     # --- reminders ---
     reminder_lead_times: str = "7d,1d"

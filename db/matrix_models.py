@@ -2,7 +2,8 @@
 
 - `matrix_accounts`: per bot account the device id (so a restart keeps the same device and its
   encryption keys) and the sync token (so old messages are never answered twice).
-- `matrix_rooms`: the rooms the bot joined (greeted once, left when the person leaves).
+- `matrix_rooms`: the rooms the bot is in (greeted once); a row is deleted, together with the
+  room's conversation, as soon as the bot is out of the room (bot/matrix/state.py `purge_room`).
 - `matrix_options`: the options last shown in a conversation, so that "3" or a 1️⃣ reaction still
   means the same choice after a restart.
 

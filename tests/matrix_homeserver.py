@@ -217,6 +217,21 @@ class Synapse:
         data = resp.json()
         return Account(data["user_id"], password, data["access_token"], data["device_id"])
 
+    def login(self, account: Account) -> Account:
+        """The same person signs in once more: a new device (session) of the same account."""
+        resp = httpx.post(
+            f"{self.url}/_matrix/client/v3/login",
+            json={
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": account.user_id},
+                "password": account.password,
+            },
+            timeout=30,
+        )
+        resp.raise_for_status()
+        data = resp.json()
+        return Account(account.user_id, account.password, data["access_token"], data["device_id"])
+
     @property
     def admin(self) -> Account:
         if self._admin is None:
@@ -329,7 +344,9 @@ class Person:
             await c.keys_claim(c.get_users_for_key_claiming())
 
     # --- actions -----------------------------------------------------------------------
-    async def create_room(self, invite: list[str], encrypted: bool = False, direct: bool = True) -> str:
+    async def create_room(
+        self, invite: list[str], encrypted: bool = False, direct: bool = True, alias: str | None = None
+    ) -> str:
         from nio import RoomCreateResponse
 
         initial_state = []
@@ -341,7 +358,9 @@ class Person:
                     "content": {"algorithm": "m.megolm.v1.aes-sha2"},
                 }
             )
-        resp = await self.client.room_create(invite=invite, is_direct=direct, initial_state=initial_state)
+        resp = await self.client.room_create(
+            invite=invite, is_direct=direct, initial_state=initial_state, alias=alias
+        )
         assert isinstance(resp, RoomCreateResponse), resp
         return resp.room_id
 
@@ -376,6 +395,18 @@ class Person:
 
     async def leave(self, room_id: str) -> None:
         await self.client.room_leave(room_id)
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        from nio import RoomInviteResponse
+
+        resp = await self.client.room_invite(room_id, user_id)
+        assert isinstance(resp, RoomInviteResponse), resp
+
+    async def kick(self, room_id: str, user_id: str) -> None:
+        from nio import RoomKickResponse
+
+        resp = await self.client.room_kick(room_id, user_id)
+        assert isinstance(resp, RoomKickResponse), resp
 
     # --- waiting -----------------------------------------------------------------------
     async def next_event(self, room_id: str, kinds: tuple[type, ...], timeout: float = WAIT) -> Any:

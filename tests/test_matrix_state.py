@@ -8,8 +8,8 @@ from sqlmodel import Session
 from bot.matrix import state
 from db import privacy, users
 from db.engine import session_scope
-from db.matrix_models import MatrixOptions
-from db.models import User
+from db.matrix_models import MatrixOptions, MatrixRoom
+from db.models import Profile, User
 from handlers.turn import Option
 
 BOT = "@lotse:example.org"
@@ -56,12 +56,17 @@ def test_rooms_joined_greeted_and_left(engine: sa.Engine) -> None:
 
     user_id = _user(engine)
     state.remember_options(engine, ROOM, OPTIONS)
-    state.mark_left(engine, BOT, ROOM)
+    with session_scope(engine) as session:
+        session.add(Profile(user_id=user_id))
+    assert state.purge_room(engine, BOT, ROOM) is True  # left or kicked: room and conversation are gone
     assert state.load_room(engine, BOT, ROOM) == state.RoomStatus(False, False)
+    assert state.joined_rooms(engine, BOT) == ["!old:example.org"]
     assert state.load_options(engine, ROOM) == state.OptionMemory()
     with Session(engine) as session:
-        user = session.get(User, user_id)
-        assert user is not None and user.active is False
+        assert session.get(User, user_id) is None
+        assert session.get(Profile, user_id) is None
+        assert session.get(MatrixRoom, (BOT, ROOM)) is None
+    assert state.purge_room(engine, BOT, "!declined:example.org") is False  # nothing stored: nothing to do
 
 
 def test_deleting_a_person_deletes_their_option_memory(engine: sa.Engine) -> None:

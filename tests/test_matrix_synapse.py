@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from nio import RoomMessageFile
+from nio import MegolmEvent, RoomMessageFile, RoomMessageText, RoomPutAliasResponse
 from pydantic import SecretStr
 from sqlmodel import Session, select
 
@@ -33,6 +34,7 @@ from bot.settings import Settings
 from db.engine import make_engine, session_scope
 from db.event_models import Subscription
 from db.events import upsert_events
+from db.matrix_models import MatrixRoom
 from db.models import Profile, User
 from db.types import utcnow
 from handlers.catalogue import t
@@ -232,13 +234,22 @@ async def test_delete_my_data_with_bang_command(world: Callable[..., Any]) -> No
 
 
 async def test_group_room_answers_only_when_addressed(world: Callable[..., Any], synapse: Synapse) -> None:  # noqa: F811
-    _bot, person, bot_account = await world()
+    _bot, person, bot_account = await world(matrix_allow_rooms=f":{synapse.server_name}")
     third = synapse.register()
     room = await person.create_room(invite=[bot_account.user_id, third.user_id], direct=False)
     hello = await person.next_message(room)
     assert "!start" in hello.body and t("de", "ask.situation") not in hello.body
 
     await person.say(room, "Hallo zusammen, wer kommt morgen?")  # not meant for the bot: silence
+    unreadable = {
+        "algorithm": "m.megolm.v1.aes-sha2",
+        "ciphertext": "AwgA",
+        "session_id": "s",
+        "sender_key": "k",
+    }
+    await person.send(
+        room, "m.room.encrypted", {**unreadable, "device_id": person.account.device_id}
+    )  # silence
     await person.say(room, "!start")
     answer = await person.next_message(room)  # the next bot message answers the command, not the chatter
     assert t("de", "ask.situation") in answer.body
@@ -280,9 +291,20 @@ async def test_sender_honours_rate_limit_and_reports_left_rooms(
     await person.leave(room)  # the person leaves: the bot leaves too and sends nothing more there
     await eventually(lambda: not room_joined(bot, room))
     assert (await sender.send(room, [Reply("noch da?")])).status is DeliveryStatus.BLOCKED
+    await eventually(lambda: conversation_exists(bot, room) is False)  # nothing can reach it any more
+
+
+def conversation_exists(bot: Bot, room_id: str) -> bool:
     with Session(bot.engine) as session:
-        user = session.exec(select(User).where(User.external_id == room)).one()
-        assert user.active is False  # reminders skip this conversation from now on
+        user = session.exec(
+            select(User).where(User.transport == "matrix", User.external_id == room_id)
+        ).first()
+        return user is not None
+
+
+def room_row_exists(bot: Bot, room_id: str) -> bool:
+    with Session(bot.engine) as session:
+        return session.get(MatrixRoom, (bot.settings.matrix_user_id, room_id)) is not None
 
 
 def room_joined(bot: Bot, room_id: str) -> bool:
@@ -376,3 +398,146 @@ async def test_bildungslotse_run_starts_matrix_when_it_is_configured(world: Call
     finally:
         stop.set()
         await asyncio.wait_for(server, WAIT)
+
+
+async def test_tofu_trusts_the_first_devices_but_not_a_session_added_later(
+    world: Callable[..., Any],
+    synapse: Synapse,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Trust on first use: a second session of the same person gets no room keys and is explained once."""
+    bot, person, bot_account = await world(encrypted_person=True)
+    room = await person.create_room(invite=[bot_account.user_id], encrypted=True)
+    greeting = await person.next_message(room)
+    assert greeting.decrypted and t("de", "ask.situation") in greeting.body
+    assert bot.runtime is not None and bot.runtime.client is not None
+    devices = bot.runtime.client.device_store[person.user_id]
+    assert devices[person.account.device_id].verified  # the device seen at first contact
+
+    second_account = synapse.login(person.account)  # later: the same account signs in elsewhere
+    second = Person(synapse, second_account, tmp_path / "second-device")
+    await second.start()
+    try:
+        notice = await person.next_message(room)
+        assert notice.decrypted
+        assert notice.body == t("de", "matrix.new_device", device=second_account.device_id)
+        added = bot.runtime.client.device_store[person.user_id][second_account.device_id]
+        assert added.blacklisted and not added.verified
+
+        await person.say(room, "4")
+        answer = await person.next_message(room)
+        assert answer.decrypted and t("de", "ask.district") in answer.body
+        while True:  # the new session sees the same answer, but cannot read it
+            event = await second.next_event(room, (MegolmEvent, RoomMessageText))
+            assert not isinstance(event, RoomMessageText), f"the new session could read: {event.body!r}"
+            if event.event_id == answer.event_id:
+                break
+
+        await bot.restart()  # the decision is kept in the crypto store: no second notice
+        await person.say(room, "Ich wohne in Lüneburg")
+        after = await person.next_message(room)
+        assert after.decrypted and t("de", "ask.sector") in after.body
+        assert bot.runtime is not None and bot.runtime.client is not None
+        assert bot.runtime.client.device_store[person.user_id][second_account.device_id].blacklisted
+    finally:
+        await second.stop()
+
+
+async def test_trust_all_answers_encrypted_without_verifying(world: Callable[..., Any]) -> None:
+    bot, person, bot_account = await world(encrypted_person=True, matrix_trust="all")
+    room = await person.create_room(invite=[bot_account.user_id], encrypted=True)
+    greeting = await person.next_message(room)
+    assert greeting.decrypted and t("de", "ask.situation") in greeting.body
+    assert bot.runtime is not None and bot.runtime.client is not None
+    device = bot.runtime.client.device_store[person.user_id][person.account.device_id]
+    assert not device.verified and device.ignored  # keys given, nothing marked as trusted
+
+
+async def test_trust_none_sends_nothing_to_unverified_devices(world: Callable[..., Any]) -> None:
+    bot, person, bot_account = await world(encrypted_person=True, matrix_trust="none")
+    room = await person.create_room(invite=[bot_account.user_id], encrypted=True)
+    await person.wait_member(room, bot_account.user_id)
+    assert bot.runtime is not None and bot.runtime.client is not None
+    client = bot.runtime.client
+    await eventually(lambda: room in client.rooms)
+    result = await bot.runtime.sender.send(room, [Reply("Erinnerung: Infotag morgen")])
+    assert result.status is DeliveryStatus.FAILED and result.detail == "unverified devices (MATRIX_TRUST)"
+    device = client.device_store[person.user_id][person.account.device_id]
+    assert not device.verified and not device.ignored
+
+
+async def test_invitations_only_to_direct_chats_and_listed_rooms_and_rows_go_after_leaving(
+    world: Callable[..., Any],
+    synapse: Synapse,  # noqa: F811
+) -> None:
+    bot, person, bot_account = await world(start_bot=False)
+    alias = f"beratung{uuid.uuid4().hex[:8]}"
+    canonical = await person.create_room(invite=[], direct=False, alias=alias)  # listed by its main alias
+    listed = await person.create_room(invite=[], direct=False)
+    extra = await person.client.room_put_alias(f"#{alias}-2:{synapse.server_name}", listed)  # another alias
+    assert isinstance(extra, RoomPutAliasResponse), extra
+    unlisted = await person.create_room(invite=[], direct=False)
+    bot.settings = bot.settings.model_copy(
+        update={
+            "matrix_allow_rooms": f"!nirgends:example.org, #{alias}:{synapse.server_name}, "
+            f"#{alias}-2:{synapse.server_name}"
+        }
+    )
+    await bot.start()
+    me = bot_account.user_id
+
+    await person.invite(unlisted, me)  # a room nobody listed: declined
+    await person.wait_member(unlisted, me, membership="leave")
+    third = synapse.register()  # "direct" chosen by the inviter, but there is a third person: left again
+    crowded = await person.create_room(invite=[me, third.user_id], direct=True)
+    await person.wait_member(crowded, me)
+    await person.wait_member(crowded, me, membership="leave")
+
+    for room in (canonical, listed):  # listed rooms: joined
+        await person.invite(room, me)
+        await person.wait_member(room, me)
+        assert t("de", "ask.situation") in (await person.next_message(room)).body  # only the two of them
+
+    direct = await person.create_room(invite=[me])  # a direct chat: joined and greeted
+    assert t("de", "ask.situation") in (await person.next_message(direct)).body
+    await person.say(direct, "1")
+    await person.next_message(direct)
+    assert profile_of(bot.engine, direct) is not None and room_row_exists(bot, direct)
+
+    await person.kick(direct, me)  # out of the room: the room's rows and its conversation are gone
+    await eventually(lambda: not room_row_exists(bot, direct) and not conversation_exists(bot, direct))
+    assert profile_of(bot.engine, direct) is None
+    for room in (unlisted, crowded):
+        assert not room_row_exists(bot, room) and not conversation_exists(bot, room)
+    assert room_row_exists(bot, listed) and room_row_exists(bot, canonical)
+
+
+async def test_undecryptable_messages_get_flood_control_and_one_notice_per_session(
+    world: Callable[..., Any],
+) -> None:
+    """Garbage that looks encrypted costs the bot no more than text: a notice per session, then the brake."""
+    _bot, person, bot_account = await world(flood_max_messages=4, flood_window_seconds=5)
+    room = await person.create_room(invite=[bot_account.user_id])
+    await person.next_message(room)  # greeting
+
+    def garbage(session: str) -> dict[str, Any]:
+        return {
+            "algorithm": "m.megolm.v1.aes-sha2",
+            "ciphertext": "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg",
+            "sender_key": "IlRMeOPX2e0MurIyfWEucYBRVOEEUMrOHqn/8mLqMjA",
+            "session_id": session,
+            "device_id": person.account.device_id,
+        }
+
+    await person.send(room, "m.room.encrypted", garbage("session-a"))
+    await person.send(room, "m.room.encrypted", garbage("session-a"))  # same session: no second notice
+    for name in ("session-b", "session-c", "session-d", "session-e"):
+        await person.send(room, "m.room.encrypted", garbage(name))
+    # the greeting's turn counts too: greeting, a, a, b are four; c earns the one warning, d and e nothing
+    expected = [t("de", "matrix.undecryptable")] * 2 + [t("de", "flood")]
+    got = [(await person.next_message(room)).body for _ in expected]
+    assert got == expected
+
+    await asyncio.sleep(5.5)  # the flood window has passed
+    await person.say(room, "!hilfe")
+    assert (await person.next_message(room)).body.startswith(t("de", "help", p="!").splitlines()[0])

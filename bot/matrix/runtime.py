@@ -4,6 +4,10 @@ Delivery guarantee: the sync token is stored only after every event of a sync ba
 handled, so a crash re-handles at most one batch and a restart never answers old messages
 again. The first start of an account (no token) treats everything already in the rooms as
 history. Rooms are handled concurrently, the events of one room in order.
+
+Who the bot talks to is decided here too: invitations only to direct chats and listed rooms
+(bot/matrix/invites.py), room keys only for trusted devices (bot/matrix/trust.py), and a room
+the bot is out of is forgotten with its conversation (state.purge_room).
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections import OrderedDict
+from collections.abc import Hashable
 from typing import Any
 
 from nio import (
     AsyncClient,
     JoinResponse,
+    MatrixRoom,
     MegolmEvent,
     ReactionEvent,
     RoomEncryptedMedia,
@@ -25,6 +32,7 @@ from nio import (
     RoomMessageMedia,
     RoomMessageText,
     RoomMessageUnknown,
+    RoomResolveAliasResponse,
     SyncError,
     SyncResponse,
 )
@@ -33,7 +41,9 @@ from bot.conversation import ConversationService
 from bot.matrix import state
 from bot.matrix.client import MatrixStartupError, connect
 from bot.matrix.inbound import TRANSPORT, addressed, parse_reaction, parse_text, strip_reply_fallback
-from bot.matrix.sender import MatrixSender, trust_new_devices
+from bot.matrix.invites import AllowList, Invitation, may_stay, read_invitation
+from bot.matrix.sender import MatrixSender
+from bot.matrix.trust import DeviceTrust, Finding
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 from handlers.catalogue import t
@@ -53,6 +63,28 @@ SYNC_FILTER: dict[str, Any] = {
 SYNC_TIMEOUT_MS = 30_000
 STOP_GRACE_SECONDS = 15.0
 MAX_BACKOFF_SECONDS = 60.0
+MAX_NOTICES = 4096  # (room, reason) pairs remembered as "already explained" this run
+MAX_INVITATIONS = 1024  # accepted invitations waiting for the bot's own join event
+
+
+class BoundedSet:
+    """A set that forgets its oldest entries beyond `maxsize` (LRU), so no sender can grow it forever."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[Hashable, None] = OrderedDict()
+
+    def __contains__(self, item: Hashable) -> bool:
+        return item in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, item: Hashable) -> None:
+        self._items[item] = None
+        self._items.move_to_end(item)
+        while len(self._items) > self.maxsize:
+            self._items.popitem(last=False)
 
 
 class MatrixRuntime:
@@ -70,13 +102,19 @@ class MatrixRuntime:
         self.sync_timeout_ms = sync_timeout_ms
         rate = settings.matrix_send_rate
         limiter = RateLimiter(rate, per_key_rate=rate, burst=max(1.0, 2 * rate), per_key_burst=5.0)
-        self.sender = MatrixSender(self.engine, self.account, limiter, trust=settings.matrix_trust)
+        self.allow = AllowList.parse(settings.matrix_allow_rooms)  # a typo stops the start, loudly
+        self.devices = DeviceTrust(settings.matrix_trust)
+        self.sender = MatrixSender(
+            self.engine, self.account, limiter, trust=settings.matrix_trust, devices=self.devices
+        )
         self.client: AsyncClient | None = None
         self._next_batch: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._waiting = False  # in the long poll or a back-off pause: safe to cancel
-        self._told: set[tuple[str, str]] = set()  # (room, reason) already explained once this run
+        self._told = BoundedSet(MAX_NOTICES)  # (room, reason) already explained once this run
+        self._invitations: OrderedDict[str, Invitation] = OrderedDict()  # direct chats, join not yet seen
+        self._listed = BoundedSet(MAX_INVITATIONS)  # rooms joined because MATRIX_ALLOW_ROOMS names them
 
     # --- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -153,6 +191,7 @@ class MatrixRuntime:
             return False
         await self._housekeeping()
         await self._handle(resp, catch_up)
+        await self._tell_devices(self.devices.take_pending())
         self._next_batch = resp.next_batch
         await asyncio.to_thread(state.save_sync_token, self.engine, self.account, resp.next_batch)
         return True
@@ -167,19 +206,18 @@ class MatrixRuntime:
         if client.should_upload_keys:
             await client.keys_upload()
         if client.should_query_keys:
-            await client.keys_query()
+            await self.devices.query_keys(client)
         if client.should_claim_keys:
             await client.keys_claim(client.get_users_for_key_claiming())
-        if self.settings.matrix_trust == "tofu":
-            users = {u for room in client.rooms.values() if room.encrypted for u in room.users}
-            trust_new_devices(client, sorted(users))
+        users = {u for room in client.rooms.values() if room.encrypted for u in room.users}
+        self.devices.apply(client, sorted(users))
 
     async def _handle(self, resp: SyncResponse, catch_up: bool) -> None:
         client = self._client()
-        for room_id in resp.rooms.invite:
-            await self._accept_invite(room_id)
+        for room_id, invite in resp.rooms.invite.items():
+            await self._invitation(read_invitation(room_id, invite.invite_state, self.account))
         for room_id in resp.rooms.leave:
-            await asyncio.to_thread(state.mark_left, self.engine, self.account, room_id)
+            await self._forget(room_id)
         joined = {room_id: info for room_id, info in resp.rooms.join.items() if room_id in client.rooms}
         if catch_up:
             # first start of this account: whatever is in the rooms already is history
@@ -195,14 +233,57 @@ class MatrixRuntime:
             if isinstance(result, Exception):
                 log.error("Matrix: room batch failed: %s", type(result).__name__)
 
-    async def _accept_invite(self, room_id: str) -> None:
+    async def _invitation(self, invitation: Invitation) -> None:
+        room_id = invitation.room_id
+        listed = self.allow.allows(room_id, invitation.aliases, invitation.inviter)
+        listed = listed or await self._listed_alias(room_id)
+        if not (invitation.direct or listed):
+            await self._client().room_leave(room_id)  # leaving an invited room declines the invitation
+            log.info(
+                "Matrix: Einladung in %s abgelehnt (kein Direktchat, nicht in MATRIX_ALLOW_ROOMS)", room_id
+            )
+            return
         resp = await self._client().join(room_id)
-        if isinstance(resp, JoinResponse):
-            log.info("Matrix: Einladung angenommen (%s)", room_id)
-        else:
+        if not isinstance(resp, JoinResponse):
             log.warning(
                 "Matrix: Einladung in %s nicht angenommen (%s)", room_id, getattr(resp, "status_code", "")
             )
+            return
+        log.info("Matrix: Einladung angenommen (%s)", room_id)
+        if listed:
+            self._listed.add(room_id)
+            return
+        self._invitations[room_id] = invitation  # a direct chat: checked again at the bot's own join
+        while len(self._invitations) > MAX_INVITATIONS:
+            self._invitations.popitem(last=False)
+
+    async def _listed_alias(self, room_id: str) -> bool:
+        """A listed alias that is not the room's canonical one: ask the server where it points now."""
+        for alias in sorted(self.allow.aliases):
+            resp = await self._client().room_resolve_alias(alias)
+            if isinstance(resp, RoomResolveAliasResponse) and resp.room_id == room_id:
+                return True
+        return False
+
+    def _may_stay(self, room: MatrixRoom) -> bool:
+        """A 'direct chat' invitation into a room with others is left again unless the room is listed."""
+        if room.room_id in self._listed:
+            return True
+        invitation = self._invitations.pop(room.room_id, None)
+        aliases = [a for a in (room.canonical_alias, *(invitation.aliases if invitation else ())) if a]
+        inviter = invitation.inviter if invitation else None
+        return may_stay(room.room_id, len(room.users), self.allow, aliases, inviter)
+
+    async def _forget(self, room_id: str) -> None:
+        """Out of a room (left, declined, kicked, banned): its rows and conversation go (state.purge_room)."""
+        self._invitations.pop(room_id, None)
+        if await asyncio.to_thread(state.purge_room, self.engine, self.account, room_id):
+            log.info("Matrix: Gespräch des verlassenen Raums %s gelöscht", room_id)
+
+    async def _leave(self, room_id: str, why: str) -> None:
+        await self._client().room_leave(room_id)
+        await self._forget(room_id)
+        log.info("Matrix: Raum %s verlassen (%s)", room_id, why)
 
     async def _room_events(self, room_id: str, events: list[Any]) -> None:
         status = await asyncio.to_thread(state.load_room, self.engine, self.account, room_id)
@@ -211,6 +292,10 @@ class MatrixRuntime:
             try:
                 if getattr(event, "sender", None) == self.account:
                     if not ready and _own_join(event, self.account):
+                        room = self._client().rooms.get(room_id)
+                        if room is not None and not self._may_stay(room):
+                            await self._leave(room_id, "kein Direktchat, nicht in MATRIX_ALLOW_ROOMS")
+                            return
                         await self._greet(room_id)
                         ready = True
                     continue
@@ -252,7 +337,7 @@ class MatrixRuntime:
         elif isinstance(event, RoomMessageMedia | RoomEncryptedMedia | RoomMessageUnknown) and not group:
             turn = Turn(TRANSPORT, room_id, TurnKind.UNSUPPORTED, at=at)
         elif isinstance(event, MegolmEvent):
-            await self._undecryptable(room_id, event)
+            await self._undecryptable(room_id, event, group)
         elif isinstance(event, RoomMemberEvent):
             await self._membership(room_id, event)
         if turn is None:
@@ -279,21 +364,44 @@ class MatrixRuntime:
         if replies:
             await self.sender.deliver(room_id, replies, plain_ok=plain_ok)
 
-    async def _undecryptable(self, room_id: str, event: MegolmEvent) -> None:
+    async def _undecryptable(self, room_id: str, event: MegolmEvent, group: bool) -> None:
+        """Same flood control as text; in a group nobody can tell whether the bot was meant: no notice."""
         client = self._client()
+        verdict = self.service.flood.check((TRANSPORT, room_id))
+        if verdict == "drop":
+            return
         lang = await asyncio.to_thread(state.user_language, self.engine, room_id)
+        if verdict == "warn":
+            if not group:
+                await self.sender.deliver(room_id, [Reply(t(lang, "flood"))], plain_ok=client.olm is None)
+            return
         if client.olm is None:
-            if (room_id, "unsupported") not in self._told:
+            if not group and (room_id, "unsupported") not in self._told:
                 self._told.add((room_id, "unsupported"))
                 notice = [Reply(t(lang, "matrix.encrypted_unsupported", p="!"))]
                 await self.sender.deliver(room_id, notice, plain_ok=True)
             return
         log.warning("Matrix: undecryptable message in %s (session %s)", room_id, event.session_id)
+        if (room_id, event.session_id) in self._told:
+            return
+        self._told.add((room_id, event.session_id))
         with contextlib.suppress(Exception):
             await client.request_room_key(event)
-        if (room_id, event.session_id) not in self._told:
-            self._told.add((room_id, event.session_id))
+        if not group:
             await self.sender.deliver(room_id, [Reply(t(lang, "matrix.undecryptable", p="!"))])
+
+    async def _tell_devices(self, findings: list[Finding]) -> None:
+        """Each refused device is explained once to its owner, in their direct chats with the bot."""
+        client = self._client()
+        for finding in findings:
+            if finding.user_id == self.account:
+                continue
+            key = "matrix.new_device" if finding.kind == "new_device" else "matrix.changed_key"
+            for room_id, room in list(client.rooms.items()):
+                if finding.user_id not in room.users or len(room.users) > 2:
+                    continue
+                lang = await asyncio.to_thread(state.user_language, self.engine, room_id)
+                await self.sender.deliver(room_id, [Reply(t(lang, key, device=finding.device_id))])
 
     async def _membership(self, room_id: str, event: RoomMemberEvent) -> None:
         """The person left the direct chat: leave too and send nothing more (reminders stop)."""
@@ -302,9 +410,7 @@ class MatrixRuntime:
         room = self._client().rooms.get(room_id)
         if room is not None and set(room.users) - {self.account}:
             return
-        await self._client().room_leave(room_id)
-        await asyncio.to_thread(state.mark_left, self.engine, self.account, room_id)
-        log.info("Matrix: Raum %s verlassen (niemand mehr da)", room_id)
+        await self._leave(room_id, "niemand mehr da")
 
     def _client(self) -> AsyncClient:
         if self.client is None:

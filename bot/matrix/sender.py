@@ -22,6 +22,7 @@ from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError, SendRet
 
 from bot.matrix import state
 from bot.matrix.render import Outgoing, file_content, render
+from bot.matrix.trust import DeviceTrust, Mode
 from bot.outbound import DeliveryResult, DeliveryStatus
 from bot.ratelimit import RateLimiter
 from handlers.turn import Attachment, Reply
@@ -55,13 +56,15 @@ class MatrixSender:
         engine: sa.Engine,
         account: str,
         limiter: RateLimiter,
-        trust: str = "tofu",
+        trust: Mode = "tofu",
         clock: Callable[[], float] = time.monotonic,
+        devices: DeviceTrust | None = None,
     ) -> None:
         self.engine = engine
         self.account = account
         self.limiter = limiter
         self.trust = trust
+        self.devices = devices or DeviceTrust(trust)
         self.clock = clock
         self.client: AsyncClient | None = None
         self._paused_until = 0.0
@@ -140,8 +143,8 @@ class MatrixSender:
                     return DeliveryResult(
                         DeliveryStatus.FAILED, detail="unverified devices (MATRIX_TRUST)"
                     ), ""
-                # a device appeared while the keys were shared: trust on first sight, try once more
-                trust_new_devices(client, _room_users(client, room_id))
+                # a device appeared while the keys were shared: decide it (first contact or not), once more
+                self.devices.apply(client, _room_users(client, room_id))
                 resp = await client.room_send(room_id, event_type, content)
         except OlmUnverifiedDeviceError:
             return DeliveryResult(DeliveryStatus.FAILED, detail="unverified devices"), ""
@@ -166,9 +169,8 @@ class MatrixSender:
         if not room.members_synced:
             await client.joined_members(room_id)
         if client.should_query_keys:
-            await client.keys_query()
-        if self.trust == "tofu":
-            trust_new_devices(client, _room_users(client, room_id))
+            await self.devices.query_keys(client)
+        self.devices.apply(client, _room_users(client, room_id))
 
     async def _send_file(
         self, client: AsyncClient, room_id: str, attachment: Attachment
@@ -198,23 +200,3 @@ class MatrixSender:
 def _room_users(client: AsyncClient, room_id: str) -> list[str]:
     room = client.rooms.get(room_id)
     return list(room.users) if room else []
-
-
-def trust_new_devices(client: AsyncClient, user_ids: Sequence[str]) -> int:
-    """Trust on first use: every device not yet verified or blacklisted is verified now.
-
-    nio refuses a changed Ed25519 key for a known device, so a device verified once cannot be
-    silently replaced later.
-    """
-    if client.olm is None:
-        return 0
-    count = 0
-    for user_id in user_ids:
-        for device in client.device_store.active_user_devices(user_id):
-            if user_id == client.user_id and device.id == client.device_id:
-                continue
-            if device.verified or device.blacklisted:
-                continue
-            client.verify_device(device)
-            count += 1
-    return count

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from db import users
+from db import privacy, users
 from db.engine import session_scope
 from db.matrix_models import MatrixAccount, MatrixOptions, MatrixRoom
 from db.types import utcnow
@@ -102,20 +102,25 @@ def mark_greeted(engine: sa.Engine, account: str, room_id: str) -> None:
         session.add(row)
 
 
-def mark_left(engine: sa.Engine, account: str, room_id: str) -> None:
-    """The bot is out of the room: forget the options shown there, send nothing more (user inactive)."""
+def purge_room(engine: sa.Engine, account: str, room_id: str) -> bool:
+    """The bot is out of the room (left, declined, kicked, banned): forget the room and its conversation.
+
+    The room id is the conversation's only address, and a room the bot has left cannot be written
+    to any more (Synapse refuses; a new invitation is a new room membership that starts afresh). So
+    keeping the conversation would keep a profile and subscriptions that can never be served until
+    the inactivity purge: it is deleted now like `!loeschen` does (profile, subscriptions, pending
+    reminders, option memory), and the room row goes too. Returns whether a conversation existed.
+    """
     with session_scope(engine) as session:
-        row = _room(session, account, room_id)
-        row.joined = False
-        row.greeted = False
-        row.updated_at = utcnow()
-        session.add(row)
+        row = session.get(MatrixRoom, (account, room_id))
+        if row is not None:
+            session.delete(row)
+            session.flush()
         user = users.find_user(session, TRANSPORT, room_id)
-        if user is not None and user.id is not None:
-            memory = session.get(MatrixOptions, user.id)
-            if memory is not None:
-                session.delete(memory)
-        users.mark_inactive(session, TRANSPORT, room_id)
+        if user is None:
+            return False
+        privacy.delete_user(session, user)
+        return True
 
 
 def load_options(engine: sa.Engine, room_id: str) -> OptionMemory:
