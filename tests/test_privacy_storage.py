@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -104,3 +105,29 @@ def test_catalogue_keywords_from_a_message_still_rank_and_explain(kb: KnowledgeB
     user.text("Mein Name ist Schmidtbauer, gibt es einen Zuschuss?")
     assert user.state.keywords == ["zuschuss"]
     assert "passt zu „zuschuss“" in user.text_out
+
+
+def test_upgrading_forgets_message_words_an_older_version_stored(tmp_path: Path) -> None:
+    from db import migrate
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    migrate.upgrade(url, "0005")
+    engine = make_engine(url)
+    old_state = {"version": 1, "step": "results", "keywords": ["schmidtbauer", "depression"], "page": 2}
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (id, transport, external_id, language, active, created_at, last_seen_at)"
+                " VALUES (1, 'console', 'u', 'de', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            sa.text("INSERT INTO conversations (user_id, state, updated_at) VALUES (1, :s, '2026-01-01')"),
+            {"s": json.dumps(old_state)},
+        )
+    migrate.upgrade(url)
+    assert "schmidtbauer" not in stored_text(engine) and "depression" not in stored_text(engine)
+    with engine.connect() as conn:
+        state = json.loads(conn.execute(sa.text("SELECT state FROM conversations")).scalar_one())
+    assert state == {**old_state, "keywords": []}
+    engine.dispose()
