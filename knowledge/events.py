@@ -285,7 +285,7 @@ _SINGLE = (
 _READ_ERRORS = (ValueError, TypeError, AttributeError, OverflowError, KeyError, IndexError)
 
 
-def _ics_fields(component: icalendar.Event, source: str, label: str, tz: ZoneInfo) -> dict[str, Any]:
+def _ics_fields(component: icalendar.Component, source: str, label: str, tz: ZoneInfo) -> dict[str, Any]:
     for name in _SINGLE:
         if isinstance(component.get(name), list):
             raise KnowledgeError(source, label, name, "kommt mehrfach vor")
@@ -308,7 +308,7 @@ def _ics_fields(component: icalendar.Event, source: str, label: str, tz: ZoneInf
 
     def when(name: str) -> dt.datetime:
         try:
-            return _ics_time(component[name].dt, tz)
+            return _ics_time(getattr(component[name], "dt", None), tz)
         except _READ_ERRORS:
             raise fail(name, "kein lesbarer Zeitpunkt zwischen 1970 und 2199") from None
 
@@ -324,7 +324,7 @@ def _ics_fields(component: icalendar.Event, source: str, label: str, tz: ZoneInf
         fields["end"] = when("DTEND")
     elif component.get("DURATION") is not None:
         try:
-            duration = component["DURATION"].dt
+            duration = getattr(component["DURATION"], "dt", None)
             if not isinstance(duration, dt.timedelta) or abs(duration) > MAX_DURATION:
                 raise ValueError(duration)
             fields["end"] = start + duration
@@ -344,7 +344,7 @@ def _ics_fields(component: icalendar.Event, source: str, label: str, tz: ZoneInf
     organiser = text(X_ORGANISER)
     if organiser is None and component.get("ORGANIZER") is not None:
         try:
-            organiser = str(component["ORGANIZER"].params.get("CN", "")).strip() or None
+            organiser = str(getattr(component["ORGANIZER"], "params", {}).get("CN", "")).strip() or None
         except _READ_ERRORS:
             raise fail("ORGANIZER", "nicht lesbar") from None
     fields["organiser"] = organiser
@@ -352,8 +352,10 @@ def _ics_fields(component: icalendar.Event, source: str, label: str, tz: ZoneInf
     return fields
 
 
-def _ics_time(value: dt.date | dt.datetime, tz: ZoneInfo) -> dt.datetime:
+def _ics_time(value: object, tz: ZoneInfo) -> dt.datetime:
     """Floating times are local; a date-only (all-day) event starts at local midnight."""
+    if not isinstance(value, dt.date):
+        raise TypeError(f"no date: {type(value).__name__}")  # a period, a bare time, …
     if not isinstance(value, dt.datetime):
         value = dt.datetime.combine(value, dt.time())
     if value.tzinfo is None:

@@ -306,11 +306,11 @@ class Gazetteer:
                     covered[i] = True
                 i += 1
                 continue
-            hit = longest_ngram(norms, i, self._max_ngram, functools.partial(self._accepted, tokens, i))
-            if hit is None:
+            exact = longest_ngram(norms, i, self._max_ngram, functools.partial(self._accepted, tokens, i))
+            if exact is None:
                 i += 1
                 continue
-            size, entry = hit
+            size, entry = exact
             for k in range(i, i + size):
                 covered[k] = True
             if entry.district is not None or entry.candidates:
