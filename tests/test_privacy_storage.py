@@ -131,3 +131,24 @@ def test_upgrading_forgets_message_words_an_older_version_stored(tmp_path: Path)
         state = json.loads(conn.execute(sa.text("SELECT state FROM conversations")).scalar_one())
     assert state == {**old_state, "keywords": []}
     engine.dispose()
+
+
+async def test_messages_through_telegram_leave_none_of_their_words(
+    database_url: str, kb: KnowledgeBase
+) -> None:
+    from tests.telegram_standin import BotApiStandIn
+    from tests.test_telegram_e2e import running_bot, wait_button
+
+    chat = 4711
+    engine = make_engine(database_url)
+    async with BotApiStandIn() as api, running_bot(api, engine, kb):
+        api.user_text(chat, "/start")
+        await wait_button(api, chat, "sit:")
+        for text in MESSAGES:
+            before = len(api.messages(chat))
+            api.user_text(chat, text)
+            await api.wait_for(lambda before=before: len(api.messages(chat)) > before or None)
+    stored = stored_text(engine)
+    engine.dispose()
+    assert [p for p in PERSONAL if p.lower() in stored] == []
+    assert "umschulung" in stored
