@@ -92,7 +92,7 @@ class Understanding:
     goal: Goal | None = None
     place: str | None = None  # municipality (or outside city) recognised, for confirmations
     place_candidates: tuple[tuple[str, District], ...] = ()  # set when a name is ambiguous
-    keywords: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()  # content words, for this turn only: never store them (search_terms)
     intent: Intent | None = None
     outside: bool = False
     postcode: str | None = None  # the five-digit postcode given, if any
