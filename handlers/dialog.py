@@ -212,8 +212,9 @@ class _Dialog:
         was_idle = self.state.step is Step.IDLE
         filled = self.apply(u)
         if not filled and not u.place_candidates:
-            if self.state.step is Step.RESULTS and u.keywords:
-                self.state.keywords = list(u.keywords)[:12]
+            terms = self.kb.search_terms(u.keywords)
+            if self.state.step is Step.RESULTS and terms:
+                self.state.keywords = list(terms)[:12]
                 self.show_results(page=0)
                 return
             if was_idle:
@@ -257,8 +258,9 @@ class _Dialog:
             ]
         elif Step.DISTRICT in filled:
             self.state.place_candidates = []
-        if u.keywords:
-            self.state.keywords = list(dict.fromkeys([*self.state.keywords, *u.keywords]))[-12:]
+        terms = self.kb.search_terms(u.keywords)  # never the user's own words (privacy notice)
+        if terms:
+            self.state.keywords = list(dict.fromkeys([*self.state.keywords, *terms]))[-12:]
         return filled
 
     def confirm(self, u: Understanding, filled: list[Step]) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from knowledge.gazetteer import Gazetteer
 from knowledge.loader import OfferBase, load_offer_base
+from knowledge.matching import search_terms
 from knowledge.schema import Institution, Offer
 
 
@@ -15,9 +17,16 @@ class KnowledgeBase:
     institutions: dict[str, Institution]
     gazetteer: Gazetteer
     offers_by_id: dict[str, Offer] = field(init=False)
+    keyword_vocabulary: tuple[str, ...] = field(init=False)  # every offer keyword, lowercase
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "offers_by_id", {o.id: o for o in self.offers})
+        keywords = sorted({kw.lower() for o in self.offers for kw in o.keywords})
+        object.__setattr__(self, "keyword_vocabulary", tuple(keywords))
+
+    def search_terms(self, words: Iterable[str]) -> tuple[str, ...]:
+        """What a conversation may keep of a message's words: the catalogue keywords they stand for."""
+        return search_terms(words, self.keyword_vocabulary)
 
     @classmethod
     def from_offer_base(cls, base: OfferBase, gazetteer: Gazetteer | None = None) -> KnowledgeBase:

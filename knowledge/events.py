@@ -50,6 +50,12 @@ Uid = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 
+# Events of a regional network lie in a human time frame; the bounds keep every later sum
+# (reminder lead times, "ends at", local time conversions) far away from datetime's limits.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+MAX_DURATION = dt.timedelta(days=400)
+
 
 class Topic(StrEnum):
     """What an event is about; subscribers may narrow their reminders to some topics."""
@@ -97,7 +103,15 @@ class EventIn(BaseModel):
         if v.tzinfo is None:
             tz = (info.context or {}).get("tz", LOCAL_TZ)
             v = v.replace(tzinfo=tz)
-        return v.astimezone(dt.UTC)
+        return _in_range(v)
+
+    @field_validator("end", mode="after")
+    @classmethod
+    def _bounded(cls, v: dt.datetime | None, info: ValidationInfo) -> dt.datetime | None:
+        start = info.data.get("start")
+        if v is not None and start is not None and v - start > MAX_DURATION:
+            raise ValueError(f"Termin dauert länger als {MAX_DURATION.days} Tage")
+        return v
 
     @field_validator("districts", "sectors", "audiences")
     @classmethod
@@ -227,11 +241,14 @@ def parse_ics(data: bytes, source: str, tz: ZoneInfo = LOCAL_TZ) -> list[EventIn
         raise KnowledgeError(source, None, None, "enthält keine Termine (VEVENT)")
     events = []
     for index, component in enumerate(components):
-        uid = str(component.get("UID", "")).strip()
-        label = uid or f"Nr. {index + 1}"
+        raw_uid = component.get("UID")
+        uid = str(raw_uid).strip() if raw_uid is not None and not isinstance(raw_uid, list) else ""
+        label = uid[:80] or f"Nr. {index + 1}"
         if component.errors:
             prop, message = component.errors[0]
             raise KnowledgeError(source, label, prop or None, f"nicht lesbar ({message})")
+        if isinstance(raw_uid, list):
+            raise KnowledgeError(source, label, "UID", "kommt mehrfach vor")
         if not uid:
             raise KnowledgeError(source, label, "UID", "fehlt (jeder Termin braucht eine eindeutige UID)")
         events.append(_validate(_ics_fields(component, source, label, tz), source, label, tz))
@@ -258,7 +275,24 @@ _ICS_FIELD = {
 }
 
 
-def _ics_fields(component: icalendar.Event, source: str, label: str, tz: ZoneInfo) -> dict[str, Any]:
+# Properties an event has at most once (RFC 5545 3.6.1); icalendar returns a list when a file
+# repeats one, and its text would be "[vText(b'…'), …]".
+_SINGLE = (
+    "UID", "SUMMARY", "DESCRIPTION", "DTSTART", "DTEND", "DURATION", "LOCATION", "URL", "STATUS",
+    "ORGANIZER", X_ONLINE, X_DISTRICTS, X_SECTORS, X_AUDIENCES, X_TOPICS, X_ORGANISER, X_EXAMPLE,
+)  # fmt: skip
+# What reading a property's value can raise on hostile input (dates out of range, odd types).
+_READ_ERRORS = (ValueError, TypeError, AttributeError, OverflowError, KeyError, IndexError)
+
+
+def _ics_fields(component: icalendar.Component, source: str, label: str, tz: ZoneInfo) -> dict[str, Any]:
+    for name in _SINGLE:
+        if isinstance(component.get(name), list):
+            raise KnowledgeError(source, label, name, "kommt mehrfach vor")
+
+    def fail(name: str, message: str) -> KnowledgeError:
+        return KnowledgeError(source, label, name, message)
+
     def text(name: str) -> str | None:
         value = component.get(name)
         if value is None:
@@ -272,19 +306,30 @@ def _ics_fields(component: icalendar.Event, source: str, label: str, tz: ZoneInf
             return ALL
         return [part.strip() for part in value.split(",") if part.strip()]
 
+    def when(name: str) -> dt.datetime:
+        try:
+            return _ics_time(getattr(component[name], "dt", None), tz)
+        except _READ_ERRORS:
+            raise fail(name, "kein lesbarer Zeitpunkt zwischen 1970 und 2199") from None
+
     fields: dict[str, Any] = {"id": text("UID"), "title": text("SUMMARY")}
     if fields["title"] is None:
-        raise KnowledgeError(source, label, "SUMMARY", "fehlt (Titel des Termins)")
+        raise fail("SUMMARY", "fehlt (Titel des Termins)")
     fields["description"] = text("DESCRIPTION") or ""
-    start_prop = component.get("DTSTART")
-    if start_prop is None:
-        raise KnowledgeError(source, label, "DTSTART", "fehlt (Beginn des Termins)")
-    start = _ics_time(start_prop.dt, tz)
+    if component.get("DTSTART") is None:
+        raise fail("DTSTART", "fehlt (Beginn des Termins)")
+    start = when("DTSTART")
     fields["start"] = start
     if component.get("DTEND") is not None:
-        fields["end"] = _ics_time(component["DTEND"].dt, tz)
+        fields["end"] = when("DTEND")
     elif component.get("DURATION") is not None:
-        fields["end"] = start + component["DURATION"].dt
+        try:
+            duration = getattr(component["DURATION"], "dt", None)
+            if not isinstance(duration, dt.timedelta) or abs(duration) > MAX_DURATION:
+                raise ValueError(duration)
+            fields["end"] = start + duration
+        except _READ_ERRORS:
+            raise fail("DURATION", f"keine Dauer bis {MAX_DURATION.days} Tage") from None
     fields["online_url"] = text(X_ONLINE)
     place = text("LOCATION")
     fields["place"] = None if place == fields["online_url"] else place  # online-only: LOCATION is the link
@@ -298,19 +343,35 @@ def _ics_fields(component: icalendar.Event, source: str, label: str, tz: ZoneInf
     fields["topics"] = [] if topics == ALL else topics
     organiser = text(X_ORGANISER)
     if organiser is None and component.get("ORGANIZER") is not None:
-        organiser = str(component["ORGANIZER"].params.get("CN", "")).strip() or None
+        try:
+            organiser = str(getattr(component["ORGANIZER"], "params", {}).get("CN", "")).strip() or None
+        except _READ_ERRORS:
+            raise fail("ORGANIZER", "nicht lesbar") from None
     fields["organiser"] = organiser
     fields["example"] = (text(X_EXAMPLE) or "").lower() in ("1", "true", "yes", "ja")
     return fields
 
 
-def _ics_time(value: dt.date | dt.datetime, tz: ZoneInfo) -> dt.datetime:
+def _ics_time(value: object, tz: ZoneInfo) -> dt.datetime:
     """Floating times are local; a date-only (all-day) event starts at local midnight."""
+    if not isinstance(value, dt.date):
+        raise TypeError(f"no date: {type(value).__name__}")  # a period, a bare time, …
     if not isinstance(value, dt.datetime):
         value = dt.datetime.combine(value, dt.time())
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
-    return value.astimezone(dt.UTC)
+    return _in_range(value)
+
+
+def _in_range(value: dt.datetime) -> dt.datetime:
+    """`value` in UTC, or ValueError when it lies outside EARLIEST..LATEST (or cannot be converted)."""
+    try:
+        utc = value.astimezone(dt.UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValueError(f"Zeitpunkt außerhalb von {EARLIEST.year}–{LATEST.year - 1}")
+    return utc
 
 
 def _validate(item: dict[str, Any], source: str, label: str, tz: ZoneInfo) -> EventIn:

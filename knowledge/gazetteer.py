@@ -11,213 +11,61 @@ from __future__ import annotations
 import functools
 import json
 import math
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
 
 import yaml
-from rapidfuzz import process
-from rapidfuzz.distance import OSA, Indel, Levenshtein
 
 from knowledge.schema import GazetteerFile, Municipality
+from knowledge.text import (
+    Token,
+    TypoIndex,
+    longest_ngram,
+    max_ngram,
+    normalize_phrase,
+    normalize_words,
+    prepare_text,
+    tokenize,
+)
 from knowledge.vocabulary import DISTRICT_BY_AGS, REGION_DISTRICTS, District
 
-# Only the start of a message is examined: long pastes are rare, and the cost must stay bounded.
-MAX_CHARS = 500
 MAX_NGRAM = 4
 
 PlaceKind = Literal["municipality", "locality", "district", "postcode", "outside"]
 
 # ---------------------------------------------------------------------------------------------
-# Text normalisation shared with knowledge.understanding
+# Matching rules (data about German and the region, in data/gazetteer_words.yaml)
 # ---------------------------------------------------------------------------------------------
 
-_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "ẞ": "ss"})
-_TOKEN_RE = re.compile(r"[^\W_]+")
-_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+def _load_words() -> dict[str, Any]:
+    text = (resources.files("knowledge") / "data" / "gazetteer_words.yaml").read_text(encoding="utf-8")
+    return dict(yaml.safe_load(text))
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One word of a message: `norm` is for matching, `raw`/offsets are for showing and casing."""
-
-    norm: str
-    raw: str
-    start: int
-    end: int
+_WORDS = _load_words()
 
 
-def normalize_word(word: str) -> str:
-    """Fold case, umlauts and accents so 'Lüneburg', 'LUENEBURG' and 'Lueneburg' compare equal."""
-    folded = word.lower().translate(_FOLD)
-    if folded.isascii():
-        return folded
-    decomposed = unicodedata.normalize("NFKD", folded)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+def _by_district(raw: Mapping[str, Sequence[str]]) -> dict[District, tuple[str, ...]]:
+    return {District(code): tuple(names) for code, names in raw.items()}
 
 
-def normalize_phrase(phrase: str) -> str:
-    """A phrase as space-joined normalised tokens, the key format of every lookup table."""
-    return " ".join(normalize_word(m.group()) for m in _TOKEN_RE.finditer(_clean(phrase)))
-
-
-def _clean(text: str) -> str:
-    """Bound the length and drop control/format characters (RTL marks, NULs) before tokenising."""
-    text = unicodedata.normalize("NFC", text[: MAX_CHARS * 2])[:MAX_CHARS]
-    if text.isascii() and text.isprintable():
-        return text
-    return "".join(" " if unicodedata.category(c) in _CONTROL_CATEGORIES else c for c in text)
-
-
-def prepare_text(text: str) -> str:
-    """The cleaned, truncated text all offsets in Token and PlaceMatch refer to."""
-    if not isinstance(text, str):
-        return ""
-    return _clean(text)
-
-
-def tokenize(text: str) -> list[Token]:
-    """Tokens of already prepared text (see prepare_text); punctuation and emoji separate words."""
-    return [Token(normalize_word(m.group()), m.group(), m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]
-
-
-def max_edits(length: int) -> int:
-    """Upper bound of typos considered for a word of this length (see plausible_typo)."""
-    if length < 6:
-        return 0
-    if length <= 8:
-        return 1
-    if length <= 12:
-        return 2
-    return 3
-
-
-def plausible_typo(query: str, choice: str) -> bool:
-    """Whether `query` is a believable misspelling of `choice`.
-
-    German is dense with short words one letter apart ("fahren"/"Fahrer", "Kuchen"/"kochen"), so
-    words of up to 8 letters may only lose, gain or swap a letter, not have one replaced; longer
-    words get more room. Words under 5 letters never count as typos.
-    """
-    shortest = min(len(query), len(choice))
-    if shortest < 5 or query == choice:
-        return False
-    if shortest <= 8:
-        if Indel.distance(query, choice, score_cutoff=1) <= 1:
-            return True
-        return OSA.distance(query, choice, score_cutoff=1) == 1 and Levenshtein.distance(query, choice) == 2
-    if shortest <= 12:
-        return (
-            OSA.distance(query, choice, score_cutoff=1) <= 1
-            or Indel.distance(query, choice, score_cutoff=2) <= 2
-        )
-    return OSA.distance(query, choice, score_cutoff=2) <= 2
-
-
-def best_typo_match(query: str, choices: Sequence[str]) -> tuple[str, float] | None:
-    """The closest choice that `query` plausibly misspells, with a 0–100 similarity score."""
-    if len(query) < 5 or not choices:
-        return None
-    cutoff = max_edits(len(query) + 1)
-    if cutoff == 0:
-        return None
-    for key, dist, _ in process.extract(
-        query, choices, scorer=Levenshtein.distance, processor=None, score_cutoff=cutoff, limit=3
-    ):
-        if plausible_typo(query, key):
-            return key, round(100.0 * (1 - int(dist) / max(len(query), len(key))), 1)
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Matching rules (data about German, not about the region)
-# ---------------------------------------------------------------------------------------------
-
-# Municipality and locality names that are also ordinary German words: only matched when written
-# with a capital letter after a place preposition ("in Stelle"), or when they are the whole answer.
-GUARDED_NAMES: frozenset[str] = frozenset(
-    normalize_word(w)
-    for w in (
-        "Stelle", "Otter", "Welle", "Appel", "Weste", "Dahlem", "Drage", "Küsten", "Stapel",
-        "Maschen", "Rosengarten", "Lüder", "Bergen", "Neuhaus", "Heidenau", "Garstedt",
-    )
-)  # fmt: skip
-
-# Names one typo away from a frequent word ("Stütze", "Netze", "Marken", "Lieder"): exact only.
-NO_FUZZY_NAMES: frozenset[str] = frozenset(
-    normalize_word(w) for w in ("Stoetze", "Neetze", "Marxen", "Trebel", "Tespe", "Echem", "Pattensen")
-)
-
-PLACE_CUES: frozenset[str] = frozenset(
-    {"in", "aus", "bei", "nach", "nahe", "naehe", "wohne", "wohnort", "gemeinde", "ort", "ortsteil", "dorf"}
-)
-
-# Function words never fuzzy-matched against place names.
-_STOPWORDS: frozenset[str] = frozenset(
-    normalize_word(w)
-    for w in re.split(
-        r"\s+",
-        """
-    ich du er sie es wir ihr mich mir dich dir uns euch mein meine meinen meinem meiner dein deine
-    unser unsere unseren unserem unserer der die das den dem des ein eine einen einem einer eines
-    und oder aber sondern denn weil dass wenn als wie wo was wer wann warum darum daher dort hier
-    in im an am auf aus bei mit nach von vom zu zum zur für über unter vor hinter neben zwischen
-    ist bin bist sind seid war waren habe hast hat haben hatte werde wird werden wurde kann können
-    möchte möchten will wollen soll sollen muss müssen gerne gern bitte danke auch noch schon nur
-    sehr mehr viel viele nicht kein keine keinen keiner nie ja nein doch mal etwas jetzt dann
-    also sowie gibt geben welche welcher welches diese dieser dieses jemand alle alles
-    """.strip(),
-    )
-)
-
-# Well-known places outside the region: exact names report "außerhalb" and block fuzzy look-alikes
-# (without this, "Hamburg" would be one typo away from the district "Harburg").
-OUTSIDE_PLACES: tuple[str, ...] = (
-    "Hamburg", "Hamburg-Harburg", "Hamburg Harburg", "Harburg (Hamburg)", "Bergedorf", "Berlin", "Bremen",
-    "Hannover", "München", "Köln", "Frankfurt", "Stuttgart", "Düsseldorf", "Dortmund", "Leipzig",
-    "Dresden", "Kiel", "Lübeck", "Schwerin", "Rostock", "Magdeburg", "Braunschweig", "Wolfsburg",
-    "Celle", "Gifhorn", "Stade", "Buxtehude", "Soltau", "Munster", "Schneverdingen", "Rotenburg",
-    "Salzwedel", "Ludwigslust", "Lauenburg", "Geesthacht", "Boizenburg", "Hagenow", "Wittenberge",
-    "Stendal", "Norderstedt", "Cuxhaven", "Oldenburg", "Osnabrück", "Göttingen", "Hildesheim",
-    "Verden", "Walsrode", "Bad Fallingbostel", "Heidekreis", "Landkreis Celle", "Landkreis Stade",
-    "Landkreis Gifhorn", "Landkreis Rotenburg", "Schleswig-Holstein", "Mecklenburg",
-    "Mecklenburg-Vorpommern", "Sachsen-Anhalt", "Brandenburg", "Nordrhein-Westfalen", "Bayern",
-    "Hessen", "Sachsen", "Thüringen", "Baden-Württemberg",
-)  # fmt: skip
-
-_DISTRICT_BASE: dict[District, tuple[str, ...]] = {
-    District.LUENEBURG: ("Lüneburg",),
-    District.HARBURG: ("Harburg",),
-    District.UELZEN: ("Uelzen",),
-    District.LUECHOW_DANNENBERG: ("Lüchow-Dannenberg", "Lüchow Dannenberg", "Lüchow/Dannenberg"),
-}
-_DISTRICT_PREFIXES = ("Landkreis", "LK", "Lkr", "Kreis", "Landkreises", "Kreises", "Lk.")
-# Names that mean a district on their own. "Harburg" alone is taken as the Landkreis: a user of a
-# regional bot means that far more often than the Hamburg borough, which is matched explicitly.
-_DISTRICT_EXTRA: dict[District, tuple[str, ...]] = {
-    District.HARBURG: ("Harburg",),
-    District.LUECHOW_DANNENBERG: ("Lüchow-Dannenberg", "Wendland", "Dannenberg"),
-}
-# Car plate codes: two letters are far too common as abbreviations ("LG" = "liebe Grüße"), so they
-# only count when they are the entire answer.
+GUARDED_NAMES: frozenset[str] = normalize_words(_WORDS["guarded_names"])
+NO_FUZZY_NAMES: frozenset[str] = normalize_words(_WORDS["no_fuzzy_names"])
+PLACE_CUES: frozenset[str] = normalize_words(_WORDS["place_cues"])
+_STOPWORDS: frozenset[str] = normalize_words(_WORDS["stopwords"])
+OUTSIDE_PLACES: tuple[str, ...] = tuple(_WORDS["outside_places"])
+_DISTRICT_BASE: dict[District, tuple[str, ...]] = _by_district(_WORDS["district_names"])
+_DISTRICT_PREFIXES: tuple[str, ...] = tuple(_WORDS["district_prefixes"])
+_DISTRICT_EXTRA: dict[District, tuple[str, ...]] = _by_district(_WORDS["district_alone"])
 DISTRICT_PLATES: dict[str, District] = {
-    "lg": District.LUENEBURG,
-    "wl": District.HARBURG,
-    "ue": District.UELZEN,
-    "dan": District.LUECHOW_DANNENBERG,
+    normalize_phrase(plate): District(code) for plate, code in _WORDS["district_plates"].items()
 }
-
-# Phrases that contain a place name but do not say where someone lives.
-_IGNORED_PHRASES: tuple[str, ...] = ("Lüneburger Heide", "Nordheide", "Harburger Berge", "Wendländer Platt")
-_STREET_WORDS: frozenset[str] = frozenset(
-    {"strasse", "str", "weg", "allee", "chaussee", "landstrasse", "heerstrasse", "damm"}
-)
-_NOT_A_POSTCODE_AFTER: frozenset[str] = frozenset(
-    {"euro", "eur", "km", "kilometer", "einwohner", "menschen", "leute", "mitarbeiter", "stunden", "mal"}
-)
+_IGNORED_PHRASES: tuple[str, ...] = tuple(_WORDS["ignored_phrases"])
+_STREET_WORDS: frozenset[str] = normalize_words(_WORDS["street_words"])
+_NOT_A_POSTCODE_AFTER: frozenset[str] = normalize_words(_WORDS["not_a_postcode_after"])
 
 # ---------------------------------------------------------------------------------------------
 # Public result type
@@ -305,13 +153,10 @@ class Gazetteer:
         self._regions = self._load_regions(districts_geojson)
         self._exact: dict[str, _Entry] = {}
         self._build_index()
-        self._fuzzy_choices: dict[tuple[int, str], list[str]] = {}
-        for key, entry in self._exact.items():
-            n_tokens = key.count(" ") + 1
-            if entry.fuzzy and not entry.guarded and len(key) >= 6:
-                self._fuzzy_choices.setdefault((n_tokens, key[0]), []).append(key)
-        self._max_ngram = min(MAX_NGRAM, max(k.count(" ") + 1 for k in self._exact))
-        self._fuzzy_lookup = functools.lru_cache(maxsize=4096)(self._fuzzy_uncached)
+        self._typos = TypoIndex(
+            key for key, entry in self._exact.items() if entry.fuzzy and not entry.guarded and len(key) >= 6
+        )
+        self._max_ngram = min(MAX_NGRAM, max_ngram(self._exact))
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -448,6 +293,7 @@ class Gazetteer:
             return []
         covered = [False] * n
         found: list[PlaceMatch] = []
+        norms = [t.norm for t in tokens]
 
         # Pass 1: exact names, aliases, districts, postcodes; longest phrase first.
         i = 0
@@ -460,19 +306,16 @@ class Gazetteer:
                     covered[i] = True
                 i += 1
                 continue
-            for size in range(min(self._max_ngram, n - i), 0, -1):
-                key = " ".join(t.norm for t in tokens[i : i + size])
-                entry = self._exact.get(key)
-                if entry is None or not self._accept(entry, tokens, i, size):
-                    continue
-                for k in range(i, i + size):
-                    covered[k] = True
-                if entry.district is not None or entry.candidates:
-                    found.append(self._make(text, tokens, i, size, entry, 100.0))
-                i += size
-                break
-            else:
+            exact = longest_ngram(norms, i, self._max_ngram, functools.partial(self._accepted, tokens, i))
+            if exact is None:
                 i += 1
+                continue
+            size, entry = exact
+            for k in range(i, i + size):
+                covered[k] = True
+            if entry.district is not None or entry.candidates:
+                found.append(self._make(text, tokens, i, size, entry, 100.0))
+            i += size
 
         if n == 1 and tokens[0].norm in DISTRICT_PLATES and not covered[0]:
             found.append(self._plate_match(tokens[0]))
@@ -495,6 +338,11 @@ class Gazetteer:
             i += size
         found.sort(key=lambda m: m.start)
         return found
+
+    def _accepted(self, tokens: Sequence[Token], i: int, key: str, size: int) -> _Entry | None:
+        """The entry for the `size`-word phrase `key` at token `i`, if the context allows it."""
+        entry = self._exact.get(key)
+        return entry if entry is not None and self._accept(entry, tokens, i, size) else None
 
     def _accept(self, entry: _Entry, tokens: Sequence[Token], i: int, size: int) -> bool:
         end = i + size
@@ -580,7 +428,7 @@ class Gazetteer:
             query = " ".join(t.norm for t in tokens[i : i + size])
             if len(query) < 5:
                 continue
-            hit = self._fuzzy_lookup(query, size)
+            hit = self._typos.lookup(query, size)
             if hit is None:
                 continue
             key, score = hit
@@ -591,9 +439,6 @@ class Gazetteer:
                 continue
             return self._make(text, tokens, i, size, entry, score), size
         return None
-
-    def _fuzzy_uncached(self, query: str, size: int) -> tuple[str, float] | None:
-        return best_typo_match(query, self._fuzzy_choices.get((size, query[0]), ()))
 
 
 @functools.cache

@@ -6,9 +6,10 @@ local contact, keywords) decide the order. Ties break on the offer id, so result
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from knowledge.schema import ALL, Offer, OfferKind
 from knowledge.vocabulary import District, Goal, Sector, Situation
@@ -88,7 +89,35 @@ def _keyword_hits(offer: Offer, keywords: tuple[str, ...]) -> list[str]:
         if len(word) < 4:
             continue
         for kw in offer.keywords:
-            if fuzz.ratio(word, kw.lower()) >= KEYWORD_CUTOFF or (len(kw) >= 5 and kw.lower() in word):
+            if keyword_fits(word, kw.lower()):
                 hits.append(kw.lower())
                 break
     return list(dict.fromkeys(hits))
+
+
+def keyword_fits(word: str, keyword: str) -> bool:
+    """A searched word fits an offer keyword: nearly the same, or containing it ("Pflegeausbildung")."""
+    return fuzz.ratio(word, keyword) >= KEYWORD_CUTOFF or (len(keyword) >= 5 and keyword in word)
+
+
+def search_terms(words: Iterable[str], vocabulary: Sequence[str]) -> tuple[str, ...]:
+    """The catalogue keywords that stand for the words of a message, one per word that fits any.
+
+    Only these are kept with a conversation: they are the bot's own vocabulary, so a name, a
+    diagnosis or a phone number in a message is never stored, while ranking by keyword (and the
+    reason "passt zu „…“", which shows the offer's keyword anyway) works as with the words.
+    """
+    terms: dict[str, None] = {}
+    for word in words:
+        if len(word) < 4:
+            continue
+        if word in vocabulary:
+            terms[word] = None
+            continue
+        contained = [kw for kw in vocabulary if len(kw) >= 5 and kw in word]
+        close = process.extractOne(word, vocabulary, scorer=fuzz.ratio, score_cutoff=KEYWORD_CUTOFF)
+        if close is not None:
+            terms[close[0]] = None
+        elif contained:
+            terms[max(contained, key=len)] = None
+    return tuple(terms)

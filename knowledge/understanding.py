@@ -13,6 +13,7 @@ module compiles it once into lookup tables so a typical message costs well under
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -20,17 +21,21 @@ from typing import Any, Literal
 
 import yaml
 
-from knowledge.gazetteer import (
-    Gazetteer,
-    PlaceMatch,
+from knowledge.gazetteer import Gazetteer, PlaceMatch
+from knowledge.text import (
     Token,
+    TypoIndex,
     best_typo_match,
+    longest_ngram,
+    max_ngram,
     normalize_phrase,
     normalize_word,
     prepare_text,
     tokenize,
 )
 from knowledge.vocabulary import District, Goal, Sector, Situation
+
+log = logging.getLogger(__name__)
 
 Intent = Literal["back", "restart", "help", "cancel", "more", "yes", "no"]
 INTENTS: tuple[Intent, ...] = ("back", "restart", "help", "cancel", "more", "yes", "no")
@@ -87,7 +92,7 @@ class Understanding:
     goal: Goal | None = None
     place: str | None = None  # municipality (or outside city) recognised, for confirmations
     place_candidates: tuple[tuple[str, District], ...] = ()  # set when a name is ambiguous
-    keywords: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()  # content words, for this turn only: never store them (search_terms)
     intent: Intent | None = None
     outside: bool = False
     postcode: str | None = None  # the five-digit postcode given, if any
@@ -156,7 +161,7 @@ class _Hit:
     negated: bool = False
 
 
-@dataclass(slots=True, eq=False)  # identity hash: the compiled lexicon keys the typo cache
+@dataclass(slots=True, eq=False)
 class Lexicon:
     """The compiled lexicon: exact phrase table, word-start/word-end tables and fuzzy buckets."""
 
@@ -173,7 +178,7 @@ class Lexicon:
     glued: set[str] = field(default_factory=set)
     intent_words: tuple[str, ...] = ()
     max_ngram: int = 1
-    fuzzy_choices: dict[tuple[int, str], list[str]] = field(default_factory=dict)
+    typos: TypoIndex = field(default_factory=lambda: TypoIndex(()))
 
     # -- building -------------------------------------------------------------------------------
 
@@ -233,12 +238,12 @@ class Lexicon:
                 lex.intents.setdefault(normalize_phrase(str(phrase)), intent)
         lex.intent_words = tuple(k for k in lex.intents if " " not in k and len(k) >= 5)
 
-        lex.max_ngram = max(k.count(" ") + 1 for k in lex.exact)
-        for key in lex.exact:
-            # Glued-together variants ("kfzmechatroniker") are for exact look-up only: as typo
-            # targets they attract unrelated words ("ausserbien" ~ "aussterben").
-            if len(key.replace(" ", "")) >= 6 and key not in lex.glued:
-                lex.fuzzy_choices.setdefault((key.count(" ") + 1, key[0]), []).append(key)
+        lex.max_ngram = max_ngram(lex.exact)
+        # Glued-together variants ("kfzmechatroniker") are for exact look-up only: as typo
+        # targets they attract unrelated words ("ausserbien" ~ "aussterben").
+        lex.typos = TypoIndex(
+            (k for k in lex.exact if len(k.replace(" ", "")) >= 6 and k not in lex.glued), cache_size=8192
+        )
         vocabulary = {w for k in lex.exact for w in k.split()}
         vocabulary |= set(lex.prefixes) | set(lex.suffixes)
         vocabulary |= {w for k in lex.intents for w in k.split()}
@@ -318,6 +323,7 @@ class Lexicon:
     def match(self, tokens: Sequence[Token], blocked: Sequence[bool]) -> list[_Hit]:
         """Phrases of the lexicon in the tokens not already used by places (exact, affix, typo)."""
         stream = [i for i, t in enumerate(tokens) if t.norm not in self.fillers and not t.norm.isdigit()]
+        words = [tokens[i].norm for i in stream]
         hits: list[_Hit] = []
         used: set[int] = set()
         pos = 0
@@ -327,18 +333,12 @@ class Lexicon:
                 pos += 1
                 continue
             hit_size = 0
-            for size in range(min(self.max_ngram, len(stream) - pos), 0, -1):
-                window = stream[pos : pos + size]
-                if any(blocked[j] for j in window):
-                    continue
-                meaning = self.exact.get(" ".join(tokens[j].norm for j in window))
-                if meaning is None and size > 1:
-                    meaning = self.exact.get("".join(tokens[j].norm for j in window))
-                if meaning is not None:
-                    hits.append(_Hit(meaning, window[0], window[-1]))
-                    hit_size = size
-                    break
-            if not hit_size:
+            exact_here = functools.partial(self._exact_at, stream, pos, blocked)
+            found = longest_ngram(words, pos, self.max_ngram, exact_here)
+            if found is not None:
+                hit_size, meaning = found
+                hits.append(_Hit(meaning, i, stream[pos + hit_size - 1]))
+            else:
                 word = tokens[i].norm
                 affix = self._affix(word) if len(word) >= 5 else None
                 if affix is not None:
@@ -368,6 +368,18 @@ class Lexicon:
             h.negated = self._negated(tokens, h)
         return hits
 
+    def _exact_at(
+        self, stream: Sequence[int], pos: int, blocked: Sequence[bool], key: str, size: int
+    ) -> Meaning | None:
+        """The meaning of the `size`-word phrase `key` at stream position `pos` ("KFZ Mechatroniker"
+        also as "kfzmechatroniker"), unless a place already took one of its words."""
+        if any(blocked[j] for j in stream[pos : pos + size]):
+            return None
+        meaning = self.exact.get(key)
+        if meaning is None and size > 1:
+            meaning = self.exact.get(key.replace(" ", ""))
+        return meaning
+
     def _fuzzy_at(
         self,
         tokens: Sequence[Token],
@@ -383,9 +395,9 @@ class Lexicon:
             query = " ".join(tokens[j].norm for j in window)
             if len(query) < 5 or (size > 1 and tokens[window[-1]].norm in self.known_words):
                 continue
-            key = _fuzzy_lookup(self, query, size)
-            if key is not None:
-                return _Hit(self.exact[key], window[0], window[-1], fuzzy=True), size
+            hit = self.typos.lookup(query, size)
+            if hit is not None:
+                return _Hit(self.exact[hit[0]], window[0], window[-1], fuzzy=True), size
         return None
 
     def _negated(self, tokens: Sequence[Token], hit: _Hit) -> bool:
@@ -432,12 +444,6 @@ def _combo_meaning(pattern: str, combo: Mapping[str, Any]) -> Meaning:
     )
 
 
-@functools.lru_cache(maxsize=8192)
-def _fuzzy_lookup(lex: Lexicon, query: str, size: int) -> str | None:
-    hit = best_typo_match(query, lex.fuzzy_choices.get((size, query[0]), ()))
-    return hit[0] if hit is not None else None
-
-
 @functools.cache
 def bundled_lexicon() -> Lexicon:
     """The lexicon shipped in knowledge/data (compiled once per process)."""
@@ -454,9 +460,24 @@ def understand(text: str, gazetteer: Gazetteer, lexicon: Lexicon | None = None) 
     """Slots stated in one free-text message. Never raises on odd input; looks at 500 chars at most."""
     try:
         return _understand(text, gazetteer, lexicon or bundled_lexicon())
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
-        # A parsing hiccup must never break a conversation: asking again is always possible.
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+        # A parsing hiccup must never break a conversation: asking again is always possible. It is
+        # still a bug to fix, so the traceback is logged, but never the message (the privacy
+        # notice promises that), hence not the exception's text either: it may quote a word.
+        log.exception(
+            "understanding a message failed with %s; the message is not logged",
+            type(exc).__name__,
+            exc_info=(type(exc), _redacted(exc), exc.__traceback__),
+        )
         return Understanding()
+
+
+def _redacted(exc: BaseException) -> BaseException:
+    """The same kind of exception without its arguments (which may quote the message)."""
+    try:
+        return type(exc)()
+    except Exception:  # a type that needs arguments (UnicodeDecodeError, …)
+        return RuntimeError(type(exc).__name__)
 
 
 def _understand(text: str, gazetteer: Gazetteer, lex: Lexicon) -> Understanding:
@@ -466,9 +487,9 @@ def _understand(text: str, gazetteer: Gazetteer, lex: Lexicon) -> Understanding:
 
     places = gazetteer.match_tokens(prepared, tokens, known_words=lex.known_words)
     blocked = [False] * len(tokens)
-    for place in places:
+    for match in places:
         for i, tok in enumerate(tokens):
-            if place.start <= tok.start < place.end:
+            if match.start <= tok.start < match.end:
                 blocked[i] = True
     all_hits = lex.match(tokens, blocked) if intent is None else []
     hits = [h for h in all_hits if not h.negated]

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.gazetteer import Gazetteer, PlaceMatch, normalize_phrase, plausible_typo
+from knowledge.gazetteer import Gazetteer, PlaceMatch
+from knowledge.text import normalize_phrase, plausible_typo
 from knowledge.vocabulary import REGION_DISTRICTS, District
 
 DUPLICATE_NAMES = {"Barum", "Hanstedt"}

@@ -7,6 +7,7 @@ negative rows matter as much as the positive ones.
 
 from __future__ import annotations
 
+import logging
 import statistics
 import time
 from typing import Any
@@ -399,3 +400,28 @@ def test_speed_of_a_200_character_message(gaz: Gazetteer) -> None:
         understand(text, gaz)
         runs.append(time.perf_counter() - start)
     assert statistics.median(runs) < 0.002
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        KeyError("Schmidtbauer"),
+        ValueError("Diagnose Depression bei Schmidtbauer"),
+        UnicodeDecodeError("utf-8", b"Schmidtbauer", 0, 1, "Schmidtbauer"),
+    ],
+)
+def test_a_failure_is_logged_without_the_message(
+    gaz: Gazetteer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, error: Exception
+) -> None:
+    import knowledge.understanding as module
+
+    def broken(text: str, *_: object) -> Understanding:
+        raise error
+
+    monkeypatch.setattr(module, "_understand", broken)
+    with caplog.at_level(logging.ERROR, logger="knowledge.understanding"):
+        assert understand("Mein Name ist Schmidtbauer, Diagnose Depression", gaz) == Understanding()
+    (record,) = caplog.records
+    assert record.exc_info is not None and record.exc_info[2] is not None  # the traceback is there
+    assert type(error).__name__ in caplog.text
+    assert "schmidtbauer" not in caplog.text.lower() and "depression" not in caplog.text.lower()
