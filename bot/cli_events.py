@@ -45,9 +45,7 @@ def engine_or_exit(settings: Settings) -> sa.Engine:
 def import_events(
     file: Annotated[
         Path | None,
-        typer.Argument(
-            help="YAML- oder iCalendar-Datei (.yaml, .yml, .ics)."
-        ),
+        typer.Argument(help="YAML- oder iCalendar-Datei (.yaml, .yml, .ics)."),
     ] = None,
     examples: Annotated[
         bool,

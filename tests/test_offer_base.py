@@ -196,5 +196,5 @@ def test_every_offer_has_english_summary_and_lowercase_keywords(offers):
 
 
 def test_compiled_on_is_the_compilation_date_and_no_file_claims_a_check(offers):
-    assert {o.compiled_on.isoformat() for o in offers} == {"2026-11-25"}
+    assert {o.compiled_on.isoformat() for o in offers} == {"2026-11-25", "2026-11-30"}
     assert all(o.verified_on is None and o.verified_by is None for o in offers)

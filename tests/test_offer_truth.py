@@ -20,8 +20,9 @@ from db.engine import make_engine, session_scope
 from db.offer_store import read_offer_base, upsert_offer_base, verify_offer
 from knowledge.base import KnowledgeBase
 from knowledge.loader import load_offer_base
+from knowledge.matching import Profile, rank
 from knowledge.schema import Amount
-from knowledge.vocabulary import District
+from knowledge.vocabulary import GOALS_BY_SITUATION, District, Situation
 from tests.dialog_driver import DialogDriver
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -77,7 +78,7 @@ def test_no_offer_claims_a_check_nobody_made(user: DialogDriver, kb: KnowledgeBa
     for offer in kb.offers:
         text = details(user, offer.id)
         assert "geprüft am" not in text, offer.id
-        assert "zusammengestellt am 25.11.2026; nicht live geprüft" in text
+        assert f"zusammengestellt am {offer.compiled_on:%d.%m.%Y}; nicht live geprüft" in text
         assert "Von einer Person geprüft" not in text
 
 
@@ -181,3 +182,35 @@ def test_a_persons_check_is_shown_kept_across_a_reload_and_audited(database_url:
     user = DialogDriver(kb)
     assert "Von einer Person geprüft am 01.12.2026." in details(user, "bab")
     assert "Von einer Person geprüft" not in details(user, "bildungsgutschein")
+
+
+# Cells without a regional contact that fits the goal: the sources name none (see ATTRIBUTION.md).
+NATIONWIDE_ONLY = {(d, Situation.AUSLAND, "anerkennung") for d in REGION}
+
+
+def regional_matrix(kb: KnowledgeBase) -> dict[tuple[District, Situation, str], list[str]]:
+    """district × situation × goal -> the regional offers (not the network overview) that fit the goal."""
+    matrix = {}
+    for district in REGION:
+        for situation in Situation:
+            for goal in GOALS_BY_SITUATION[situation]:
+                matrix[(district, situation, goal.value)] = [
+                    m.offer.id
+                    for m in rank(kb.offers, Profile(situation, district, None, goal))
+                    if m.offer.districts != "all" and goal in m.offer.goals and m.offer.kind != "netzwerk"
+                ]
+    return matrix
+
+
+def test_matrix_of_regional_contacts_per_district_situation_and_goal(kb: KnowledgeBase) -> None:
+    matrix = regional_matrix(kb)
+    shown = "\n".join(
+        f"{d.value:8} {s.value:14} {g:13} {', '.join(ids[:3]) or 'nur bundesweit'}"
+        for (d, s, g), ids in matrix.items()
+    )
+    nationwide = {cell for cell, ids in matrix.items() if not ids}
+    assert nationwide == NATIONWIDE_ONLY, shown
+    # the cells this change closed: school leavers asking for funding, and the youth agency in Lüneburg
+    for district in REGION:
+        assert "berufsberatung_agentur" in matrix[(district, Situation.SCHULE, "foerderung")], shown
+    assert "jugendberufsagentur_lueneburg" in matrix[(District.LUENEBURG, Situation.SCHULE, "beratung")]
