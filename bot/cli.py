@@ -146,7 +146,8 @@ def knowledge_verify(
     engine = engine_or_exit(settings)
     try:
         with session_scope(engine) as session:
-            found = verify_offer(session, ident, name, utcnow(), settings.tz)
+            actor = f"cli:{getpass.getuser()}"
+            found = verify_offer(session, ident, name, utcnow(), settings.tz, actor=actor)
     finally:
         engine.dispose()
     if not found:

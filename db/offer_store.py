@@ -91,10 +91,13 @@ def read_offer_base(session: Session) -> OfferBase:
     return OfferBase(offers=offers, institutions=institutions, sources=())
 
 
-def verify_offer(session: Session, offer_id: str, by: str, now: dt.datetime, tz: dt.tzinfo) -> bool:
+def verify_offer(
+    session: Session, offer_id: str, by: str, now: dt.datetime, tz: dt.tzinfo, actor: str | None = None
+) -> bool:
     """Records a person's check of one offer (in the offer and in the audit log); False if unknown.
 
-    `now` comes from the caller (the CLI's clock); the check date is its calendar day in `tz`.
+    `now` comes from the caller (the CLI's clock); the check date is its calendar day in `tz`. `actor` is
+    who ran the command (e.g. "cli:<os user>"), `by` the person named as having checked.
     """
     row = session.get(OfferRecord, offer_id)
     if row is None:
@@ -102,6 +105,14 @@ def verify_offer(session: Session, offer_id: str, by: str, now: dt.datetime, tz:
     on = now.astimezone(tz).date()
     row.verified_on, row.verified_by = on, by[:200]
     session.add(row)
-    audit.record(session, f"cli:{by}", "offer_verified", at=now, offer=offer_id, verified_on=on.isoformat())
+    audit.record(
+        session,
+        actor or f"cli:{by}",
+        "offer_verified",
+        at=now,
+        offer=offer_id,
+        verified_by=by[:200],
+        verified_on=on.isoformat(),
+    )
     session.flush()
     return True

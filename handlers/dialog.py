@@ -381,6 +381,7 @@ class _Dialog:
         if total == 0:
             self.state.page = 0
             self.say("results.none")
+            self.closed_hint()
             self.district_contacts()
             return
         if page * PAGE_SIZE >= total:

@@ -104,7 +104,8 @@ def test_knowledge_verify_records_who_and_survives_a_reload(sqlite_url: str) -> 
     assert missing.returncode == 1 and "gibt_es_nicht" in missing.stderr
     assert cli("knowledge", "load", env=env).returncode == 0  # a reload keeps the person's check
     audit = cli("admin", "audit", env=env)
-    assert "cli:Anna Muster offer_verified" in audit.stdout and '"offer": "bab"' in audit.stdout
+    assert "offer_verified" in audit.stdout and '"offer": "bab"' in audit.stdout
+    assert '"verified_by": "Anna Muster"' in audit.stdout
     from sqlmodel import Session
 
     from db.engine import make_engine
