@@ -38,7 +38,7 @@ synapse: $(SYNAPSE_VENV)/.installed-$(SYNAPSE_VERSION)
 demo: $(VENV)/.installed
 	$(BIN)/bildungslotse db upgrade
 	$(BIN)/bildungslotse knowledge load
-	$(BIN)/bildungslotse events import
+	$(BIN)/bildungslotse events import --examples
 	$(BIN)/bildungslotse chat
 
 lint: install-dev

@@ -127,6 +127,34 @@ def knowledge_load(path: PathArg = None) -> None:
     )
 
 
+@knowledge_app.command("verify")
+def knowledge_verify(
+    ident: Annotated[str, typer.Argument(metavar="ID", help="id des Angebots (aus offers.yaml).")],
+    by: Annotated[str | None, typer.Option("--by", help="Wer geprüft hat (Standard: Benutzername).")] = None,
+) -> None:
+    """Eine persönliche Prüfung eines Angebots festhalten (wer, wann; im Angebot und im Protokoll)."""
+    import getpass
+
+    from db.engine import session_scope
+    from db.offer_store import verify_offer
+    from db.types import utcnow
+
+    name = (by or getpass.getuser()).strip()
+    if not name:
+        fail("--by darf nicht leer sein.")
+    settings = settings_or_exit()
+    engine = engine_or_exit(settings)
+    try:
+        with session_scope(engine) as session:
+            actor = f"cli:{getpass.getuser()}"
+            found = verify_offer(session, ident, name, utcnow(), settings.tz, actor=actor)
+    finally:
+        engine.dispose()
+    if not found:
+        fail(f"Angebot '{ident}' nicht in der Datenbank (erst `bildungslotse knowledge load`).")
+    typer.echo(f"Geprüft: {ident} von {name}. Der Bot zeigt das Prüfdatum nach dem nächsten Neustart.")
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m bot.cli`
     app(prog_name="bildungslotse")
     sys.exit(0)

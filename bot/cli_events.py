@@ -45,10 +45,12 @@ def engine_or_exit(settings: Settings) -> sa.Engine:
 def import_events(
     file: Annotated[
         Path | None,
-        typer.Argument(
-            help="YAML- oder iCalendar-Datei (.yaml, .yml, .ics); ohne Angabe: die Beispieltermine."
-        ),
+        typer.Argument(help="YAML- oder iCalendar-Datei (.yaml, .yml, .ics)."),
     ] = None,
+    examples: Annotated[
+        bool,
+        typer.Option("--examples", help="Statt einer Datei die Beispieltermine laden (nur für Demos)."),
+    ] = False,
 ) -> None:
     """Termine aus einer Datei laden (nach id/UID: erneutes Laden aktualisiert, verdoppelt nichts)."""
     from db.engine import session_scope
@@ -57,6 +59,10 @@ def import_events(
     from knowledge.events import bundled_examples_path, load_events_file
     from knowledge.loader import KnowledgeError
 
+    if file is None and not examples:
+        fail("Bitte eine Datei angeben (Beispieltermine nur mit --examples, für Demos).")
+    if file is not None and examples:
+        fail("Entweder eine Datei oder --examples, nicht beides.")
     settings = settings_or_exit()
     path = file or bundled_examples_path()
     try:

@@ -22,8 +22,12 @@ class AuditEntry(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
 
 
-def record(session: Session, actor: str, action: str, **detail: Any) -> None:
-    session.add(AuditEntry(actor=actor[:300], action=action[:60], detail=detail))
+def record(session: Session, actor: str, action: str, at: dt.datetime | None = None, **detail: Any) -> None:
+    """`at` defaults to now; a caller that owns the clock (e.g. `knowledge verify`) passes it."""
+    entry = AuditEntry(actor=actor[:300], action=action[:60], detail=detail)
+    if at is not None:
+        entry.at = at
+    session.add(entry)
 
 
 def recent(session: Session, limit: int = 50) -> list[AuditEntry]:

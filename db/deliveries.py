@@ -31,7 +31,7 @@ from db.event_models import (
     Event,
     Subscription,
 )
-from db.events import Subscriber, active_subscribers, subscriber_suits
+from db.events import Subscriber, active_subscribers, has_real_events, subscriber_suits
 from db.models import User
 from db.types import UTCDateTime
 
@@ -103,12 +103,13 @@ def plan_due_deliveries(session: Session, now: dt.datetime, rules: PlanningRules
     processes at once) adds nothing, because existing keys are skipped and inserts ignore conflicts."""
     report = PlanReport()
     horizon = now + max(rules.leads)
-    events = session.exec(
-        select(Event).where(
-            col(Event.starts_at) > now,
-            sa.or_(col(Event.starts_at) <= horizon, col(Event.notice_seq) > 0),
-        )
-    ).all()
+    stmt = select(Event).where(
+        col(Event.starts_at) > now,
+        sa.or_(col(Event.starts_at) <= horizon, col(Event.notice_seq) > 0),
+    )
+    if has_real_events(session):  # a database with real events never reminds of an example
+        stmt = stmt.where(col(Event.example).is_(False))
+    events = session.exec(stmt).all()
     if not events:
         return report
     subscribers = active_subscribers(session)

@@ -157,6 +157,12 @@ def event_suits(
     )
 
 
+def has_real_events(session: Session) -> bool:
+    """True once any event that is not a bundled example is stored: from then on examples are hidden
+    from users (lists and reminders), so a production database never shows a made-up date."""
+    return session.exec(select(Event.id).where(col(Event.example).is_(False)).limit(1)).first() is not None
+
+
 def upcoming_for_profile(
     session: Session,
     now: dt.datetime,
@@ -166,12 +172,14 @@ def upcoming_for_profile(
     situation: str | None,
     topics: Sequence[str] = (),
 ) -> list[Event]:
-    """Upcoming, not cancelled events that suit the profile, soonest first."""
+    """Upcoming, not cancelled events that suit the profile, soonest first (no examples next to real ones)."""
     stmt = (
         select(Event)
         .where(Event.starts_at > now, Event.status != EventStatus.CANCELLED.value)
         .order_by(Event.starts_at, Event.id)
     )
+    if has_real_events(session):
+        stmt = stmt.where(col(Event.example).is_(False))
     return [
         e
         for e in session.exec(stmt).all()

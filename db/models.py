@@ -63,6 +63,9 @@ class OfferRecord(SQLModel, table=True):
     data: dict[str, Any] = Field(sa_type=sa.JSON)
     content_hash: str = Field(max_length=64)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # a person's check (`bildungslotse knowledge verify`); loading the YAML never touches these
+    verified_on: dt.date | None = Field(default=None)
+    verified_by: str | None = Field(default=None, max_length=200)
 
 
 class InstitutionRecord(SQLModel, table=True):

@@ -1,13 +1,19 @@
-"""Writes the validated offer base to the database and reads it back for the dialog."""
+"""Writes the validated offer base to the database and reads it back for the dialog.
+
+A person's check of an offer (`verify_offer`) is stored in its own columns, apart from the data
+that `knowledge load` rewrites, so reloading the YAML never wipes who checked what and when.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from db import audit
 from db.models import InstitutionRecord, OfferRecord
 from db.types import utcnow
 from knowledge.loader import OfferBase
@@ -26,6 +32,9 @@ class ImportReport:
         return bool(self.added or self.updated or self.removed)
 
 
+PERSON_CHECK = {"verified_on", "verified_by"}
+
+
 def _hash(data: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
@@ -36,7 +45,7 @@ def upsert_offer_base(session: Session, base: OfferBase) -> ImportReport:
     added = updated = unchanged = removed = 0
     rows: list[tuple[type[InstitutionRecord] | type[OfferRecord], str, str, dict[str, object]]] = [
         (InstitutionRecord, i.id, i.name, i.model_dump(mode="json")) for i in base.institutions
-    ] + [(OfferRecord, o.id, o.title, o.model_dump(mode="json")) for o in base.offers]
+    ] + [(OfferRecord, o.id, o.title, o.model_dump(mode="json", exclude=PERSON_CHECK)) for o in base.offers]
     for model, ident, name, data in rows:
         digest = _hash(data)
         row = session.get(model, ident)
@@ -72,10 +81,38 @@ def offer_count(session: Session) -> int:
 
 def read_offer_base(session: Session) -> OfferBase:
     offers = tuple(
-        Offer.model_validate(r.data) for r in session.exec(select(OfferRecord).order_by(OfferRecord.id)).all()
+        Offer.model_validate({**r.data, "verified_on": r.verified_on, "verified_by": r.verified_by})
+        for r in session.exec(select(OfferRecord).order_by(OfferRecord.id)).all()
     )
     institutions = tuple(
         Institution.model_validate(r.data)
         for r in session.exec(select(InstitutionRecord).order_by(InstitutionRecord.id)).all()
     )
     return OfferBase(offers=offers, institutions=institutions, sources=())
+
+
+def verify_offer(
+    session: Session, offer_id: str, by: str, now: dt.datetime, tz: dt.tzinfo, actor: str | None = None
+) -> bool:
+    """Records a person's check of one offer (in the offer and in the audit log); False if unknown.
+
+    `now` comes from the caller (the CLI's clock); the check date is its calendar day in `tz`. `actor` is
+    who ran the command (e.g. "cli:<os user>"), `by` the person named as having checked.
+    """
+    row = session.get(OfferRecord, offer_id)
+    if row is None:
+        return False
+    on = now.astimezone(tz).date()
+    row.verified_on, row.verified_by = on, by[:200]
+    session.add(row)
+    audit.record(
+        session,
+        actor or f"cli:{by}",
+        "offer_verified",
+        at=now,
+        offer=offer_id,
+        verified_by=by[:200],
+        verified_on=on.isoformat(),
+    )
+    session.flush()
+    return True

@@ -14,7 +14,7 @@ from handlers.catalogue import normalise_language, t
 from handlers.state import SLOT_STEPS, ConversationState, PlaceCandidate, Step
 from handlers.turn import Link, Option, Reply, Turn, TurnKind
 from knowledge.base import KnowledgeBase
-from knowledge.matching import Match, Profile, rank
+from knowledge.matching import Match, Profile, closed_asked_for, rank
 from knowledge.schema import Institution
 from knowledge.understanding import Understanding, understand
 from knowledge.vocabulary import GOALS_BY_SITUATION, District, Goal, Sector, Situation
@@ -383,6 +383,7 @@ class _Dialog:
         if total == 0:
             self.state.page = 0
             self.say("results.none")
+            self.closed_hint()
             self.district_contacts()
             return
         if page * PAGE_SIZE >= total:
@@ -398,7 +399,20 @@ class _Dialog:
             self.out.append(render.offer_card(self.lang, self.kb, match, i))
         if self.state.district is District.AUSSERHALB and page == 0:
             self.say("results.outside_hint")
+        if page == 0:
+            self.closed_hint()
         self.out.append(self.results_menu(has_more=first + PAGE_SIZE < total))
+
+    def closed_hint(self) -> None:
+        """Asked for by name, a closed programme is named with its status instead of silently missing."""
+        closed = closed_asked_for(self.kb.offers, self.profile())
+        if closed:
+            self.out.append(
+                Reply(
+                    self.t("offer.closed_hint", titles=", ".join(o.title for o in closed)),
+                    options=tuple(Option(f"offer:{o.id}", o.title[:60]) for o in closed),
+                )
+            )
 
     def results_menu(self, has_more: bool) -> Reply:
         options = []

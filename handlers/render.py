@@ -6,7 +6,7 @@ from handlers.catalogue import t
 from handlers.turn import Link, Option, Reply
 from knowledge.base import KnowledgeBase
 from knowledge.matching import Match, Reason
-from knowledge.schema import Institution, Offer
+from knowledge.schema import Amount, Institution, Offer, OfferStatus
 
 REASON_SEPARATOR = " · "
 
@@ -56,20 +56,48 @@ def offer_card(lang: str, kb: KnowledgeBase, match: Match, index: int) -> Reply:
     return Reply(text, options=options)
 
 
+def amount_lines(lang: str, amount: Amount) -> list[str]:
+    lines = [t(lang, "offer.amount", text=amount.text, stand=amount.stand)]
+    if amount.needs_confirmation:
+        if amount.source_year is not None:
+            lines.append(t(lang, "offer.amount.confirm_year", year=amount.source_year))
+        else:
+            lines.append(t(lang, "offer.amount.confirm_undated"))
+    if amount.note:
+        lines.append(t(lang, "offer.amount.note", note=amount.note))
+    return lines
+
+
+def source_lines(lang: str, offer: Offer) -> list[str]:
+    """Where the facts come from and what was (not) checked: never a check date nobody made."""
+    url = str(offer.source_url)
+    if not offer.source_url_seen:
+        first = t(lang, "offer.source_unseen", url=url, stand=offer.source_stand)
+    elif offer.source_stand:
+        first = t(lang, "offer.source_stand", url=url, stand=offer.source_stand)
+    else:
+        first = t(lang, "offer.source", url=url)
+    lines = [first, t(lang, "offer.compiled", date=offer.compiled_on.strftime("%d.%m.%Y"))]
+    if offer.verified_on is not None:
+        lines.append(t(lang, "offer.verified", date=offer.verified_on.strftime("%d.%m.%Y")))
+    return lines
+
+
 def offer_details(lang: str, kb: KnowledgeBase, offer: Offer) -> str:
     parts = [t(lang, "offer.details", title=offer.title, summary=summary(lang, offer))]
+    if offer.status is OfferStatus.CLOSED:
+        parts.append(t(lang, "offer.closed", note=offer.status_note))
     if offer.legal_basis:
         parts.append(t(lang, "offer.legal_basis", legal_basis=offer.legal_basis))
     if offer.amounts:
         lines = [t(lang, "offer.amounts_header")]
-        lines += [t(lang, "offer.amount", text=a.text, as_of=a.as_of) for a in offer.amounts]
+        for amount in offer.amounts:
+            lines += amount_lines(lang, amount)
         lines.append(t(lang, "offer.amounts_note"))
         parts.append("\n".join(lines))
     parts.append(t(lang, "offer.next_step", next_step=offer.next_step))
     parts.append(t(lang, "contact.header", name=provider_name(kb, offer)))
-    parts.append(
-        t(lang, "offer.source", url=str(offer.source_url), checked=offer.last_checked.strftime("%d.%m.%Y"))
-    )
+    parts.append("\n".join(source_lines(lang, offer)))
     return "\n\n".join(parts)
 
 
@@ -83,7 +111,7 @@ def institution_contact(lang: str, inst: Institution) -> tuple[str, tuple[Link, 
         lines.append(t(lang, "contact.email", email=inst.email))
     links: tuple[Link, ...] = ()
     if inst.url:
-        lines.append(t(lang, "contact.web", url=str(inst.url)))
+        lines.append(t(lang, "contact.web" if inst.url_seen else "contact.web_unseen", url=str(inst.url)))
         links = (Link(inst.name[:60], str(inst.url)),)
     elif not (inst.phone or inst.email or inst.address):
         lines.append(t(lang, "contact.none"))

@@ -108,6 +108,13 @@ def _check_references(
                     str(directory / INSTITUTIONS_FILE), inst.id, "sources", f"unbekannte Quelle '{sid}'"
                 )
     for offer in offers:
+        if offer.verified_on is not None or offer.verified_by is not None:
+            raise KnowledgeError(
+                str(directory / OFFERS_FILE),
+                offer.id,
+                "verified_on",
+                "wird nur durch eine Person gesetzt (`bildungslotse knowledge verify`), nicht in der Datei",
+            )
         if offer.provider not in institution_ids:
             raise KnowledgeError(
                 str(directory / OFFERS_FILE),

@@ -2,6 +2,8 @@
 
 Hard filters (situation, district) decide what may be shown at all; soft scores (goal, sector,
 local contact, keywords) decide the order. Ties break on the offer id, so results are stable.
+A closed offer (its last round has ended) is never ranked: it is only named, with its status, when
+the user's own words ask for it (`closed_asked_for`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from knowledge.schema import ALL, Offer, OfferKind
+from knowledge.schema import ALL, Offer, OfferKind, OfferStatus
 from knowledge.vocabulary import District, Goal, Sector, Situation
 
 KEYWORD_CUTOFF = 88
@@ -44,9 +46,21 @@ class Match:
 
 
 def rank(offers: tuple[Offer, ...] | list[Offer], profile: Profile) -> list[Match]:
-    matches = [m for o in offers if (m := _score(o, profile)) is not None]
+    matches = [m for o in offers if o.status is OfferStatus.CURRENT and (m := _score(o, profile)) is not None]
     matches.sort(key=lambda m: (-m.score, m.offer.id))
     return matches
+
+
+def closed_asked_for(offers: tuple[Offer, ...] | list[Offer], profile: Profile) -> list[Offer]:
+    """Closed offers for this situation and district that the user's keywords name."""
+    return [
+        o
+        for o in offers
+        if o.status is OfferStatus.CLOSED
+        and profile.situation in o.situations
+        and o.serves_district(profile.district)
+        and _keyword_hits(o, profile.keywords)
+    ]
 
 
 def _score(offer: Offer, p: Profile) -> Match | None:

@@ -92,3 +92,28 @@ def test_run_without_any_messenger_says_what_to_set(sqlite_url: str) -> None:
     result = cli("run", env={"DATABASE_URL": sqlite_url})
     assert result.returncode == 1
     assert "TELEGRAM_BOT_TOKEN" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_knowledge_verify_records_who_and_survives_a_reload(sqlite_url: str) -> None:
+    env = {"DATABASE_URL": sqlite_url}
+    assert cli("knowledge", "load", env=env).returncode == 0
+    done = cli("knowledge", "verify", "bab", "--by", "Anna Muster", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "Geprüft: bab von Anna Muster" in done.stdout
+    missing = cli("knowledge", "verify", "gibt_es_nicht", "--by", "Anna Muster", env=env)
+    assert missing.returncode == 1 and "gibt_es_nicht" in missing.stderr
+    assert cli("knowledge", "load", env=env).returncode == 0  # a reload keeps the person's check
+    audit = cli("admin", "audit", env=env)
+    assert "offer_verified" in audit.stdout and '"offer": "bab"' in audit.stdout
+    assert '"verified_by": "Anna Muster"' in audit.stdout
+    from sqlmodel import Session
+
+    from db.engine import make_engine
+    from db.offer_store import read_offer_base
+
+    engine = make_engine(sqlite_url)
+    with Session(engine) as session:
+        stored = {o.id: o for o in read_offer_base(session).offers}
+    engine.dispose()
+    assert stored["bab"].verified_by == "Anna Muster" and stored["bab"].verified_on is not None
+    assert stored["bildungsgutschein"].verified_on is None

@@ -49,7 +49,6 @@ events:
   start: "2027-03-12 18:00"
   online_url: https://example.org/online
   topics: [foerderung]
-  example: true
 - id: vorbei
   title: Vergangener Termin
   start: "2027-02-01 18:00"
@@ -117,7 +116,6 @@ def test_termine_shows_upcoming_events_that_fit_the_profile(service: Conversatio
     assert "Vergangener" not in text and "Abgesagter" not in text
     assert "Mi., 10.03.2027, 17:00–19:00 Uhr" in text and "Ort: Uelzen, Rathaus" in text
     assert "Handwerkskammer Braunschweig-Lüneburg-Stade" in text  # organiser by name
-    assert "Beispieltermin" in text  # the example is flagged
     card = next(r for r in user.replies if "Meistertag" in r.text)
     assert [link.url for link in card.links] == ["https://example.org/meistertag"]
     assert user.options[-1].id == "abo:start"
@@ -239,3 +237,31 @@ def test_declining_the_offer_stores_nothing(service: ConversationService, engine
     assert "erinnere ich Sie nicht" in user.text
     with Session(engine) as session:
         assert session.exec(select(Subscription)).first() is None
+
+
+EXAMPLE = """
+events:
+- id: beispiel_online
+  title: Beispiel-Sprechstunde
+  start: "2027-03-09 18:00"
+  online_url: https://example.org/beispiel
+  example: true
+"""
+
+
+def test_examples_are_flagged_and_never_shown_next_to_real_events(
+    engine: sa.Engine, kb: KnowledgeBase
+) -> None:
+    registry = FeatureRegistry()
+    event_features.register(registry)
+    service = ConversationService(engine, kb, Settings(), registry)
+    with session_scope(engine) as session:
+        upsert_events(session, parse_events_yaml(EXAMPLE.encode(), "ex.yaml"), NOW - dt.timedelta(days=30))
+    demo = User(service, user="demo")
+    demo.command("termine")
+    assert "Beispiel-Sprechstunde" in demo.text and "Beispieltermin, kein echter Termin" in demo.text
+    with session_scope(engine) as session:  # a partner imports real dates: examples disappear
+        upsert_events(session, parse_events_yaml(EVENTS.encode(), "t.yaml"), NOW - dt.timedelta(days=30))
+    demo.command("termine")
+    assert "Meistertag Uelzen" in demo.text
+    assert "Beispiel" not in demo.text

@@ -223,7 +223,12 @@ def test_events_cli_import_list_cancel(sqlite_url: str, tmp_path: Path) -> None:
     missing = cli("cancel", "gibtsnicht", database_url=sqlite_url)
     assert missing.returncode == 1 and "nicht gefunden" in missing.stderr
 
-    examples = cli("import", database_url=sqlite_url)
+    without_file = cli("import", database_url=sqlite_url)  # never the examples into production by accident
+    assert without_file.returncode == 1 and "--examples" in without_file.stderr
+    engine = make_engine(sqlite_url)
+    assert len(_rows(engine)) == 2
+    engine.dispose()
+    examples = cli("import", "--examples", database_url=sqlite_url)
     assert examples.returncode == 0 and "neu" in examples.stdout
     assert "Beispiel" in cli("list", database_url=sqlite_url).stdout
     engine = make_engine(sqlite_url)

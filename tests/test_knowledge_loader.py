@@ -41,7 +41,12 @@ def test_bundled_base_is_valid() -> None:
     [
         (lambda offers: offers[3].update(situations=["kaiser"]), "situations.0", "Input should be"),
         (lambda offers: offers[3].pop("source_url"), "source_url", "Field required"),
-        (lambda offers: offers[3].update(last_checked="gestern"), "last_checked", "date"),
+        (lambda offers: offers[3].update(compiled_on="gestern"), "compiled_on", "date"),
+        (
+            lambda offers: offers[3].update(verified_on="2026-11-30", verified_by="Datei"),
+            "verified_on",
+            "knowledge verify",
+        ),
         (lambda offers: offers[3].update(provider="erfunden"), "provider", "unbekannte Einrichtung"),
         (lambda offers: offers[3].update(sources=["keine_quelle"]), "sources", "unbekannte Quelle"),
         (lambda offers: offers[3].update(unexpected="x"), "unexpected", "Extra inputs"),

@@ -56,7 +56,7 @@ def sources() -> SourcesFile:
 
 def _offer_texts(offer: Offer) -> list[str]:
     texts = [offer.title, offer.summary, offer.summary_en or "", offer.next_step, offer.legal_basis or ""]
-    texts += [a.text for a in offer.amounts] + [a.as_of for a in offer.amounts] + list(offer.keywords)
+    texts += [a.text for a in offer.amounts] + [a.stand for a in offer.amounts] + list(offer.keywords)
     return texts
 
 
@@ -147,9 +147,9 @@ def test_figures_carry_their_stand(offers):
     for o in offers:
         for field in (o.summary, o.next_step):
             if MONEY_OR_RATE.search(field):
-                assert o.amounts, f"{o.id}: amount in text but no amounts with as_of"
+                assert o.amounts, f"{o.id}: amount in text but no amounts with a stand"
         for a in o.amounts:
-            assert a.as_of.strip(), f"{o.id}: amount without 'Stand'"
+            assert a.stand.strip(), f"{o.id}: amount without 'Stand'"
 
 
 def test_summaries_keep_figures_in_amounts(offers):
@@ -195,5 +195,6 @@ def test_every_offer_has_english_summary_and_lowercase_keywords(offers):
         assert all(k == k.lower() for k in o.keywords), f"{o.id}: keywords must be lowercase"
 
 
-def test_last_checked_is_the_compilation_date(offers):
-    assert {o.last_checked.isoformat() for o in offers} == {"2026-11-25"}
+def test_compiled_on_is_the_compilation_date_and_no_file_claims_a_check(offers):
+    assert {o.compiled_on.isoformat() for o in offers} == {"2026-11-25", "2026-11-30"}
+    assert all(o.verified_on is None and o.verified_by is None for o in offers)

@@ -359,3 +359,22 @@ def test_an_abandoned_claim_is_taken_over_after_the_lease(engine: sa.Engine) -> 
     assert all(c.attempts == 2 for c in later)
     with Session(engine) as session:
         assert set(session.exec(select(Delivery.claimed_by)).all()) == {"b"}
+
+
+async def test_no_reminder_of_an_example_once_real_events_exist(engine: sa.Engine) -> None:
+    clock = Clock(LONG_AGO)
+    add_event(engine, LONG_AGO, id="beispiel", title="Beispieltag", start=START, example=True)
+    (ann,) = add_subscribers(engine, 1, LONG_AGO)
+    sender = RecordingSender()
+    d = dispatcher(engine, sender, clock)
+    clock.set(local(2027, 3, 3, 17, 0))
+    await tick(d)
+    assert len(sender.to(ann)) == 1 and "Beispieltag" in sender.to(ann)[0]  # a demo database reminds
+    add_event(engine, LONG_AGO, start=START + DAY)  # a partner's real event arrives
+    clock.set(local(2027, 3, 9, 17, 0))
+    await tick(d)
+    assert all("Beispieltag" not in text for text in sender.to(ann)[1:])
+    clock.set(local(2027, 3, 10, 17, 0, 30))
+    await tick(d)
+    assert "Infotag Ausbildung" in sender.to(ann)[-1]
+    assert sum("Beispieltag" in text for text in sender.to(ann)) == 1
