@@ -69,7 +69,7 @@ def statistics(ctx: FeatureContext) -> list[Reply]:
 
 
 def _tz(ctx: FeatureContext) -> ZoneInfo:
-    return getattr(ctx.settings, "tz", None) or ZoneInfo("Europe/Berlin")
+    return ctx.settings.tz
 
 
 def parse_local_datetime(text: str, tz: ZoneInfo) -> dt.datetime | None:

@@ -32,7 +32,14 @@ from nio import (
 from bot.conversation import ConversationService
 from bot.matrix import state
 from bot.matrix.client import MatrixStartupError, connect
-from bot.matrix.inbound import TRANSPORT, addressed, parse_reaction, parse_text, strip_reply_fallback
+from bot.matrix.inbound import (
+    COMMAND_PREFIX,
+    TRANSPORT,
+    addressed,
+    parse_reaction,
+    parse_text,
+    strip_reply_fallback,
+)
 from bot.matrix.sender import MatrixSender, trust_new_devices
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
@@ -267,12 +274,12 @@ class MatrixRuntime:
         lang = await asyncio.to_thread(state.user_language, self.engine, room_id)
         plain_ok = False
         if room is not None and room.encrypted and client.olm is None:
-            replies = [Reply(t(lang, "matrix.encrypted_unsupported", p="!"))]
+            replies = [Reply(t(lang, "matrix.encrypted_unsupported", p=COMMAND_PREFIX))]
             self._told.add((room_id, "unsupported"))
             plain_ok = True
         elif room is not None and len(room.users) > 2:
             name = room.user_name(self.account) or self.account
-            replies = [Reply(t(lang, "matrix.group_greeting", p="!", name=name))]
+            replies = [Reply(t(lang, "matrix.group_greeting", p=COMMAND_PREFIX, name=name))]
         else:
             replies = await self.service.handle(Turn(TRANSPORT, room_id, TurnKind.COMMAND, command="resume"))
         await asyncio.to_thread(state.mark_greeted, self.engine, self.account, room_id)
@@ -285,7 +292,7 @@ class MatrixRuntime:
         if client.olm is None:
             if (room_id, "unsupported") not in self._told:
                 self._told.add((room_id, "unsupported"))
-                notice = [Reply(t(lang, "matrix.encrypted_unsupported", p="!"))]
+                notice = [Reply(t(lang, "matrix.encrypted_unsupported", p=COMMAND_PREFIX))]
                 await self.sender.deliver(room_id, notice, plain_ok=True)
             return
         log.warning("Matrix: undecryptable message in %s (session %s)", room_id, event.session_id)
@@ -293,7 +300,7 @@ class MatrixRuntime:
             await client.request_room_key(event)
         if (room_id, event.session_id) not in self._told:
             self._told.add((room_id, event.session_id))
-            await self.sender.deliver(room_id, [Reply(t(lang, "matrix.undecryptable", p="!"))])
+            await self.sender.deliver(room_id, [Reply(t(lang, "matrix.undecryptable", p=COMMAND_PREFIX))])
 
     async def _membership(self, room_id: str, event: RoomMemberEvent) -> None:
         """The person left the direct chat: leave too and send nothing more (reminders stop)."""

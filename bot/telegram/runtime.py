@@ -85,7 +85,7 @@ class TelegramRuntime:
         self.limiter = limiter or TelegramRateLimiter(
             settings.telegram_send_rate,
             settings.telegram_per_chat_rate,
-            getattr(settings, "telegram_per_chat_burst", 8),
+            settings.telegram_per_chat_burst,
         )
         _quiet_library_debug_logs()
         self.application = build_application(
