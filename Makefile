@@ -46,6 +46,7 @@ lint: install-dev
 
 test: install-dev synapse
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -9,7 +9,7 @@ import datetime as dt
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -206,10 +206,10 @@ class Settings(BaseSettings):
         return bool(self.matrix_homeserver and self.matrix_user_id)
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build settings or raise SettingsError with one line per bad setting, named as in the environment."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

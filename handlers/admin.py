@@ -188,8 +188,8 @@ def _draft_event(ctx: FeatureContext) -> EventIn:
         id=d.get("uid") or f"admin-{uuid.uuid4().hex[:12]}",
         title=d["title"],
         start=dt.datetime.fromisoformat(d["start"]),
-        districts=d["districts"].split(",") if d["districts"] != "all" else "all",  # type: ignore[arg-type]
-        **where,  # type: ignore[arg-type]
+        districts=d["districts"].split(",") if d["districts"] != "all" else "all",
+        **where,
     )
 
 

@@ -420,7 +420,8 @@ class _Dialog:
                 i for i in self.kb.institutions.values() if i.districts != "all" and district in i.districts
             ]
             insts = local + [i for i in self.kb.institutions.values() if i.districts == "all"]
-        lines, links = [header], []
+        lines = [header]
+        links: list[Link] = []
         for inst in _counselling_first(insts)[:MAX_CONTACTS]:
             text, inst_links = render.institution_contact(self.lang, inst)
             lines.append(text)

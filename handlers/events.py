@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from db import events as repo
@@ -153,7 +154,13 @@ def leads_text(lang: str, leads: Sequence[dt.timedelta]) -> str:
 # --- context helpers -------------------------------------------------------------------------
 
 
-def _profile(ctx: FeatureContext) -> dict[str, str | None]:
+class _Profile(TypedDict):
+    situation: str | None
+    district: str | None
+    sector: str | None
+
+
+def _profile(ctx: FeatureContext) -> _Profile:
     s = ctx.state
     return {
         "situation": s.situation.value if s.situation else None,

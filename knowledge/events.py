@@ -258,7 +258,7 @@ _ICS_FIELD = {
 }
 
 
-def _ics_fields(component: icalendar.Event, source: str, label: str, tz: ZoneInfo) -> dict[str, Any]:
+def _ics_fields(component: icalendar.cal.Component, source: str, label: str, tz: ZoneInfo) -> dict[str, Any]:
     def text(name: str) -> str | None:
         value = component.get(name)
         if value is None:
@@ -276,15 +276,18 @@ def _ics_fields(component: icalendar.Event, source: str, label: str, tz: ZoneInf
     if fields["title"] is None:
         raise KnowledgeError(source, label, "SUMMARY", "fehlt (Titel des Termins)")
     fields["description"] = text("DESCRIPTION") or ""
-    start_prop = component.get("DTSTART")
+    # icalendar types a property as any of its value classes; these three are vDDDTypes with `.dt`
+    start_prop: Any = component.get("DTSTART")
+    end_prop: Any = component.get("DTEND")
+    duration: Any = component.get("DURATION")
     if start_prop is None:
         raise KnowledgeError(source, label, "DTSTART", "fehlt (Beginn des Termins)")
     start = _ics_time(start_prop.dt, tz)
     fields["start"] = start
-    if component.get("DTEND") is not None:
-        fields["end"] = _ics_time(component["DTEND"].dt, tz)
-    elif component.get("DURATION") is not None:
-        fields["end"] = start + component["DURATION"].dt
+    if end_prop is not None:
+        fields["end"] = _ics_time(end_prop.dt, tz)
+    elif duration is not None:
+        fields["end"] = start + duration.dt
     fields["online_url"] = text(X_ONLINE)
     place = text("LOCATION")
     fields["place"] = None if place == fields["online_url"] else place  # online-only: LOCATION is the link

@@ -71,7 +71,7 @@ class ReminderRuntime:
     async def _tick_job(self) -> None:
         if self._lock.locked():
             return  # the previous tick is still draining the outbox
-        self._current = asyncio.current_task()  # type: ignore[assignment]
+        self._current = asyncio.current_task()
         try:
             await self.tick()
         finally:
