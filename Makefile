@@ -50,4 +50,4 @@ test: install-dev synapse
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) $(SYNAPSE_VENV) .pytest_cache data
+	rm -rf $(VENV) $(SYNAPSE_VENV) .pytest_cache .mypy_cache data

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from bot.conversation import ConversationService
 from bot.settings import Settings
-from bot.transports import COMMAND_PREFIXES
+from bot.transports import command_prefixes
 from db import migrate, offer_store
 from db.engine import make_engine, session_scope
 from handlers.feature_settings import FeatureSettings
@@ -82,5 +82,5 @@ def build_features() -> FeatureRegistry:
 def build_service(settings: Settings, engine: sa.Engine | None = None) -> ConversationService:
     engine = engine or open_database(settings)
     return ConversationService(
-        engine, load_knowledge(engine), feature_settings(settings), build_features(), COMMAND_PREFIXES
+        engine, load_knowledge(engine), feature_settings(settings), build_features(), command_prefixes()
     )

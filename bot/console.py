@@ -25,8 +25,9 @@ def parse_line(line: str, user: str, options: list[Option]) -> Turn:
         index = int(text) - 1
         if 0 <= index < len(options):
             return Turn(TRANSPORT, user, TurnKind.OPTION, option_id=options[index].id)
-    if text.startswith(SPEC.command_prefix) and len(text) > 1 and not text[1:2].isspace():
-        name, _, args = text[len(SPEC.command_prefix) :].partition(" ")
+    prefix = SPEC.command_prefix
+    if text.startswith(prefix) and len(text) > len(prefix) and not text[len(prefix)].isspace():
+        name, _, args = text[len(prefix) :].partition(" ")
         return Turn(TRANSPORT, user, TurnKind.COMMAND, command=name.lower(), args=args.strip())
     return Turn(TRANSPORT, user, TurnKind.TEXT, text=line.rstrip("\n"))
 

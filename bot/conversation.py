@@ -46,9 +46,9 @@ class ConversationService:
         command_prefixes: Mapping[str, str] | None = None,
     ) -> None:
         if command_prefixes is None:
-            from bot.transports import COMMAND_PREFIXES  # late: the registry imports the transports
+            from bot.transports import command_prefixes as registered  # late: it imports the transports
 
-            command_prefixes = COMMAND_PREFIXES
+            command_prefixes = registered()
         self.engine = engine
         self.kb = kb
         self.settings = settings or FeatureSettings()

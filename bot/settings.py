@@ -77,9 +77,9 @@ def parse_quiet_hours(value: str) -> tuple[dt.time, dt.time] | None:
 
 
 def transport_names() -> frozenset[str]:
-    from bot.transports import BY_NAME  # imported late: the registry imports the transport packages
+    from bot.transports import names  # imported late: the registry imports the transport packages
 
-    return frozenset(BY_NAME)
+    return names()
 
 
 def parse_admin_ids(value: str) -> frozenset[tuple[str, str]]:

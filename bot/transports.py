@@ -3,7 +3,7 @@
 Adding a fourth transport means one new package and one line here:
 1. a package `bot/<name>/` whose `__init__.py` defines `SPEC = TransportSpec(name=..., command_prefix=...,
    setup_hint=..., is_configured=..., create_runtime=...)` (see `bot/telegram/__init__.py`); its
-   runtime offers a `bot.outbound.Sender` for reminders and broadcasts;
+   runtime (`bot.outbound.Runtime`) offers a `Sender` for reminders and broadcasts;
 2. its `SPEC` appended to `TRANSPORTS` below.
 Its settings go into `bot.settings.Settings`. The dialog core never imports this module: it gets
 the command prefixes as a mapping from `bot.conversation`.
@@ -11,22 +11,23 @@ the command prefixes as a mapping from `bot.conversation`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
-
 from bot import console, matrix, telegram
 from bot.transport_spec import TransportSpec
 
 TRANSPORTS: tuple[TransportSpec, ...] = (telegram.SPEC, matrix.SPEC, console.SPEC)
-BY_NAME: Mapping[str, TransportSpec] = MappingProxyType({spec.name: spec for spec in TRANSPORTS})
-COMMAND_PREFIXES: Mapping[str, str] = MappingProxyType(
-    {spec.name: spec.command_prefix for spec in TRANSPORTS}
-)
 DEFAULT_COMMAND_PREFIX = "/"
 
 
+def names() -> frozenset[str]:
+    return frozenset(spec.name for spec in TRANSPORTS)
+
+
+def command_prefixes() -> dict[str, str]:
+    return {spec.name: spec.command_prefix for spec in TRANSPORTS}
+
+
 def command_prefix(transport: str) -> str:
-    return COMMAND_PREFIXES.get(transport, DEFAULT_COMMAND_PREFIX)
+    return command_prefixes().get(transport, DEFAULT_COMMAND_PREFIX)
 
 
 def startable() -> tuple[TransportSpec, ...]:
