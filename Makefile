@@ -46,7 +46,8 @@ lint: install-dev
 
 test: install-dev synapse
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) $(SYNAPSE_VENV) .pytest_cache data
+	rm -rf $(VENV) $(SYNAPSE_VENV) .pytest_cache .mypy_cache data

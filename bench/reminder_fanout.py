@@ -132,6 +132,7 @@ def _bot_process(database_url: str, base_url: str, token: str, rate: float) -> N
 async def _run_bot(database_url: str, base_url: str, token: str, rate: float) -> None:
     import logging
 
+    from bot.app import feature_settings
     from bot.reminders.dispatcher import Dispatcher
     from bot.reminders.planner import ReminderRules
     from bot.reminders.runtime import ReminderRuntime
@@ -155,13 +156,15 @@ async def _run_bot(database_url: str, base_url: str, token: str, rate: float) ->
     limiter = TelegramRateLimiter(
         settings.telegram_send_rate,
         settings.telegram_per_chat_rate,
-        getattr(settings, "telegram_per_chat_burst", 8),
+        settings.telegram_per_chat_burst,
     )
     app = build_application(token, base_url, limiter)
     await app.initialize()
     sender = TelegramSender(app.bot, engine)
-    dispatcher = Dispatcher(engine, {"telegram": sender}, ReminderRules.from_settings(settings))
-    runtime = ReminderRuntime(settings, engine, {"telegram": sender}, dispatcher=dispatcher)
+    dispatcher = Dispatcher(
+        engine, {"telegram": sender}, ReminderRules.from_settings(feature_settings(settings))
+    )
+    runtime = ReminderRuntime(feature_settings(settings), engine, {"telegram": sender}, dispatcher=dispatcher)
     await runtime.start()  # ticks once now: plan, then drain the outbox
     await runtime.tick_done.wait()
     await runtime.stop()

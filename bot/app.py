@@ -1,4 +1,8 @@
-"""Wiring shared by every entry point: database, offer base, features and the conversation service."""
+"""Wiring shared by every entry point: database, offer base, features and the conversation service.
+
+The environment (`bot.settings.Settings`) is turned here into the typed view the features and the
+schedulers get (`handlers.feature_settings.FeatureSettings`), so the dialog core never imports `bot`.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ import sqlalchemy as sa
 
 from bot.conversation import ConversationService
 from bot.settings import Settings
+from bot.transports import command_prefixes
 from db import migrate, offer_store
 from db.engine import make_engine, session_scope
+from handlers.feature_settings import FeatureSettings
 from handlers.features import FeatureRegistry
 from knowledge.base import KnowledgeBase
 from knowledge.loader import load_offer_base
@@ -47,7 +53,23 @@ def load_knowledge(engine: sa.Engine) -> KnowledgeBase:
         return KnowledgeBase.from_offer_base(offer_store.read_offer_base(session))
 
 
-def build_features(settings: Settings) -> FeatureRegistry:
+def feature_settings(settings: Settings) -> FeatureSettings:
+    return FeatureSettings(
+        tz=settings.tz,
+        default_language=settings.default_language,
+        lead_times=settings.lead_times,
+        quiet=settings.quiet,
+        reminder_tick_seconds=settings.reminder_tick_seconds,
+        admins=settings.admins,
+        operator_name=settings.operator_name,
+        privacy_contact=settings.privacy_contact,
+        inactive_purge_months=settings.inactive_purge_months,
+        flood_max_messages=settings.flood_max_messages,
+        flood_window_seconds=settings.flood_window_seconds,
+    )
+
+
+def build_features() -> FeatureRegistry:
     from handlers import admin, events, privacy
 
     registry = FeatureRegistry()
@@ -59,4 +81,6 @@ def build_features(settings: Settings) -> FeatureRegistry:
 
 def build_service(settings: Settings, engine: sa.Engine | None = None) -> ConversationService:
     engine = engine or open_database(settings)
-    return ConversationService(engine, load_knowledge(engine), settings, build_features(settings))
+    return ConversationService(
+        engine, load_knowledge(engine), feature_settings(settings), build_features(), command_prefixes()
+    )

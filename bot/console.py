@@ -11,9 +11,12 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from bot.conversation import ConversationService
+from bot.transport_spec import TransportSpec
 from handlers.turn import Option, Reply, Turn, TurnKind
 
-TRANSPORT = "console"
+# started by `bildungslotse chat`, never by `bildungslotse run`
+SPEC = TransportSpec(name="console", command_prefix="/")
+TRANSPORT = SPEC.name
 
 
 def parse_line(line: str, user: str, options: list[Option]) -> Turn:
@@ -22,8 +25,9 @@ def parse_line(line: str, user: str, options: list[Option]) -> Turn:
         index = int(text) - 1
         if 0 <= index < len(options):
             return Turn(TRANSPORT, user, TurnKind.OPTION, option_id=options[index].id)
-    if text.startswith("/") and len(text) > 1 and not text[1:2].isspace():
-        name, _, args = text[1:].partition(" ")
+    prefix = SPEC.command_prefix
+    if text.startswith(prefix) and len(text) > len(prefix) and not text[len(prefix)].isspace():
+        name, _, args = text[len(prefix) :].partition(" ")
         return Turn(TRANSPORT, user, TurnKind.COMMAND, command=name.lower(), args=args.strip())
     return Turn(TRANSPORT, user, TurnKind.TEXT, text=line.rstrip("\n"))
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 
@@ -26,13 +26,13 @@ from db.engine import session_scope
 from db.models import User
 from handlers import dialog
 from handlers.catalogue import normalise_language, t
+from handlers.feature_settings import FeatureSettings
 from handlers.features import FeatureContext, FeatureRegistry, is_admin
 from handlers.state import ConversationState
 from handlers.turn import Reply, Turn
 from knowledge.base import KnowledgeBase
 
 log = logging.getLogger(__name__)
-COMMAND_PREFIX = {"matrix": "!"}
 MAX_LOCKS = 10_000
 
 
@@ -41,19 +41,23 @@ class ConversationService:
         self,
         engine: sa.Engine,
         kb: KnowledgeBase,
-        settings: Any = None,
+        settings: FeatureSettings | None = None,
         features: FeatureRegistry | None = None,
+        command_prefixes: Mapping[str, str] | None = None,
     ) -> None:
+        if command_prefixes is None:
+            from bot.transports import command_prefixes as registered  # late: it imports the transports
+
+            command_prefixes = registered()
         self.engine = engine
         self.kb = kb
-        self.settings = settings
+        self.settings = settings or FeatureSettings()
         self.features = features or FeatureRegistry()
+        self.command_prefixes = command_prefixes
         self.dialog_ctx = dialog.DialogContext(
-            kb=kb, result_extras=tuple(self.features.result_extras), command_prefix=COMMAND_PREFIX
+            kb=kb, result_extras=tuple(self.features.result_extras), command_prefix=command_prefixes
         )
-        self.flood = FloodGuard(
-            getattr(settings, "flood_max_messages", 20), getattr(settings, "flood_window_seconds", 10)
-        )
+        self.flood = FloodGuard(self.settings.flood_max_messages, self.settings.flood_window_seconds)
         self._locks: OrderedDict[tuple[str, str], asyncio.Lock] = OrderedDict()
         self._on_loop = engine.dialect.name == "sqlite"
 
@@ -85,7 +89,7 @@ class ConversationService:
 
     def _language_hint(self, turn: Turn) -> str | None:
         """The client's language, else the operator's DEFAULT_LANGUAGE: used for brand-new conversations."""
-        return turn.language or getattr(self.settings, "default_language", None)
+        return turn.language or self.settings.default_language
 
     def handle_sync(self, turn: Turn) -> list[Reply]:
         hint = self._language_hint(turn)
@@ -106,7 +110,7 @@ class ConversationService:
                         state,
                         self.kb,
                         self.settings,
-                        COMMAND_PREFIX.get(turn.transport, "/"),
+                        self.command_prefixes.get(turn.transport, "/"),
                     )
                     replies = handler(ctx)
                     if ctx.user_deleted:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Any
 
 import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -13,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from db.engine import session_scope
 from db.privacy import purge_inactive
 from db.types import utcnow
+from handlers.feature_settings import FeatureSettings
 
 log = logging.getLogger(__name__)
 DAYS_PER_MONTH = 30.44
@@ -30,7 +30,7 @@ def purge_once(engine: sa.Engine, months: int, now: dt.datetime | None = None) -
 class MaintenanceRuntime:
     """Runs the purge once at start-up and then daily; counts go to the log, never who."""
 
-    def __init__(self, settings: Any, engine: sa.Engine, interval_hours: float = 24) -> None:
+    def __init__(self, settings: FeatureSettings, engine: sa.Engine, interval_hours: float = 24) -> None:
         self.engine = engine
         self.months = settings.inactive_purge_months
         self.interval_hours = interval_hours

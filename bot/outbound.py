@@ -37,7 +37,8 @@ class Sender(Protocol):
 class Runtime(Protocol):
     """A running transport: started and stopped by `bot.runner`, offering a Sender to the outbox."""
 
-    sender: Sender
+    @property
+    def sender(self) -> Sender: ...
 
     async def start(self) -> None: ...
 

@@ -1,4 +1,7 @@
-"""Starts every configured messenger transport and the reminder scheduler in one asyncio loop."""
+"""Starts every configured messenger transport and the reminder scheduler in one asyncio loop.
+
+Which transports exist and how each starts is the registry's business (`bot.transports`).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from bot.app import build_service
 from bot.maintenance import MaintenanceRuntime
 from bot.outbound import Runtime, Sender
 from bot.settings import Settings
+from bot.transports import startable
+from handlers.feature_settings import FeatureSettings
 
 if TYPE_CHECKING:
     from bot.reminders.runtime import ReminderRuntime
@@ -26,25 +31,20 @@ class NothingConfigured(Exception):
 
 
 def run_transports(settings: Settings, engine: sa.Engine) -> None:
-    if not (settings.telegram_enabled or settings.matrix_enabled):
-        raise NothingConfigured(
-            "Kein Messenger konfiguriert: TELEGRAM_BOT_TOKEN oder MATRIX_HOMESERVER/MATRIX_USER_ID setzen."
-        )
+    if not any(spec.is_configured(settings) for spec in startable()):
+        hints = " oder ".join(spec.setup_hint for spec in startable())
+        raise NothingConfigured(f"Kein Messenger konfiguriert: {hints} setzen.")
     asyncio.run(serve(settings, engine))
 
 
 async def serve(settings: Settings, engine: sa.Engine, stop: asyncio.Event | None = None) -> None:
     """Runs until SIGINT/SIGTERM (or `stop` is set); stops everything in reverse order."""
     service = build_service(settings, engine)
-    runtimes: list[Runtime] = []
-    if settings.telegram_enabled:
-        from bot.telegram.runtime import TelegramRuntime
-
-        runtimes.append(TelegramRuntime(settings, service))
-    if settings.matrix_enabled:
-        from bot.matrix.runtime import MatrixRuntime
-
-        runtimes.append(MatrixRuntime(settings, service))
+    runtimes: list[Runtime] = [
+        spec.create_runtime(settings, service)
+        for spec in startable()
+        if spec.create_runtime is not None and spec.is_configured(settings)
+    ]
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -56,8 +56,8 @@ async def serve(settings: Settings, engine: sa.Engine, stop: asyncio.Event | Non
             await runtime.start()
             started.append(runtime)
         senders: dict[str, Sender] = {r.sender.transport: r.sender for r in started}
-        scheduler = _start_reminders(settings, engine, senders)
-        maintenance = MaintenanceRuntime(settings, engine)
+        scheduler = _start_reminders(service.settings, engine, senders)
+        maintenance = MaintenanceRuntime(service.settings, engine)
         await maintenance.start()
         log.info("Bildungslotse läuft: %s", ", ".join(senders) or "-")
         await stop.wait()
@@ -71,7 +71,7 @@ async def serve(settings: Settings, engine: sa.Engine, stop: asyncio.Event | Non
 
 
 def _start_reminders(
-    settings: Settings, engine: sa.Engine, senders: dict[str, Sender]
+    settings: FeatureSettings, engine: sa.Engine, senders: dict[str, Sender]
 ) -> ReminderRuntime | None:
     """The reminder scheduler: ticks now and every REMINDER_TICK_SECONDS, sends through `senders`."""
     from bot.reminders.runtime import ReminderRuntime

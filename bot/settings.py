@@ -9,11 +9,13 @@ import datetime as dt
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from handlers.feature_settings import DEFAULTS
 
 DEFAULT_DB_PATH = Path("data") / "bildungslotse.sqlite3"
 _DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$")
@@ -39,6 +41,24 @@ def parse_durations(value: str) -> tuple[dt.timedelta, ...]:
     return tuple(sorted(set(out), reverse=True))
 
 
+def format_durations(leads: tuple[dt.timedelta, ...]) -> str:
+    """(7 days, 1 day, 2 hours) -> '7d,1d,2h': the inverse of `parse_durations`, for defaults."""
+    out = []
+    for lead in leads:
+        minutes = int(lead.total_seconds() // 60)
+        if minutes % 1440 == 0:
+            out.append(f"{minutes // 1440}d")
+        elif minutes % 60 == 0:
+            out.append(f"{minutes // 60}h")
+        else:
+            out.append(f"{minutes}m")
+    return ",".join(out)
+
+
+def format_quiet_hours(quiet: tuple[dt.time, dt.time] | None) -> str:
+    return f"{quiet[0]:%H:%M}-{quiet[1]:%H:%M}" if quiet else ""
+
+
 def parse_quiet_hours(value: str) -> tuple[dt.time, dt.time] | None:
     """'21:00-08:00' -> (21:00, 08:00); empty -> None (no quiet hours)."""
     if not value.strip():
@@ -56,6 +76,12 @@ def parse_quiet_hours(value: str) -> tuple[dt.time, dt.time] | None:
     return start, end
 
 
+def transport_names() -> frozenset[str]:
+    from bot.transports import names  # imported late: the registry imports the transport packages
+
+    return names()
+
+
 def parse_admin_ids(value: str) -> frozenset[tuple[str, str]]:
     """'telegram:123,matrix:@ann:example.org' -> {('telegram','123'), ('matrix','@ann:example.org')}."""
     out: set[tuple[str, str]] = set()
@@ -64,7 +90,7 @@ def parse_admin_ids(value: str) -> frozenset[tuple[str, str]]:
         if not part:
             continue
         transport, sep, ident = part.partition(":")
-        if not sep or transport not in ("telegram", "matrix", "console") or not ident:
+        if not sep or transport not in transport_names() or not ident:
             raise ValueError(f"'{part}' is not transport:id (telegram:123, matrix:@ann:example.org)")
         out.add((transport, ident))
     return frozenset(out)
@@ -75,7 +101,7 @@ class Settings(BaseSettings):
 
     # --- core ---
     database_url: str = Field(default=f"sqlite:///{DEFAULT_DB_PATH}")
-    timezone: str = "Europe/Berlin"
+    timezone: str = DEFAULTS.tz.key
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     default_language: Literal["de", "en"] = "de"
 
@@ -103,17 +129,17 @@ class Settings(BaseSettings):
     matrix_allow_rooms: str = ""  # besides direct chats: room ids, #aliases, :servers (bot/matrix/invites.py)
 
     # --- reminders ---
-    reminder_lead_times: str = "7d,1d"
-    reminder_tick_seconds: int = Field(default=30, ge=1, le=3600)
-    quiet_hours: str = "21:00-08:00"
+    reminder_lead_times: str = format_durations(DEFAULTS.lead_times)
+    reminder_tick_seconds: int = Field(default=DEFAULTS.reminder_tick_seconds, ge=1, le=3600)
+    quiet_hours: str = format_quiet_hours(DEFAULTS.quiet)
 
     # --- trust ---
-    operator_name: str = "Netzwerk „Vernetzte Bildungsräume“ (Betreiber bitte eintragen)"
-    privacy_contact: str = "datenschutz@example.org (Betreiber bitte eintragen)"
+    operator_name: str = DEFAULTS.operator_name
+    privacy_contact: str = DEFAULTS.privacy_contact
     admin_ids: str = ""
-    inactive_purge_months: int = Field(default=12, ge=1, le=120)
-    flood_max_messages: int = Field(default=20, ge=1)
-    flood_window_seconds: int = Field(default=10, ge=1)
+    inactive_purge_months: int = Field(default=DEFAULTS.inactive_purge_months, ge=1, le=120)
+    flood_max_messages: int = Field(default=DEFAULTS.flood_max_messages, ge=1)
+    flood_window_seconds: int = Field(default=DEFAULTS.flood_window_seconds, ge=1)
 
     @field_validator("timezone")
     @classmethod
@@ -181,10 +207,10 @@ class Settings(BaseSettings):
         return bool(self.matrix_homeserver and self.matrix_user_id)
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build settings or raise SettingsError with one line per bad setting, named as in the environment."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from db.models import Profile, User
 from db.types import UTCDateTime, utcnow
@@ -31,7 +31,7 @@ def record(session: Session, actor: str, action: str, at: dt.datetime | None = N
 
 
 def recent(session: Session, limit: int = 50) -> list[AuditEntry]:
-    return list(session.exec(select(AuditEntry).order_by(sa.desc(AuditEntry.at)).limit(limit)).all())
+    return list(session.exec(select(AuditEntry).order_by(sa.desc(col(AuditEntry.at))).limit(limit)).all())
 
 
 def _counts(session: Session, column: Any) -> dict[str, int]:
@@ -51,7 +51,7 @@ def statistics(session: Session) -> dict[str, Any]:
     stats: dict[str, Any] = {
         "users": session.execute(sa.select(sa.func.count()).select_from(User)).scalar_one(),
         "active_users": session.execute(
-            sa.select(sa.func.count()).select_from(User).where(User.active.is_(True))
+            sa.select(sa.func.count()).select_from(User).where(col(User.active).is_(True))
         ).scalar_one(),
         "by_district": _counts(session, Profile.district),
         "by_situation": _counts(session, Profile.situation),

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from db.engine import rowcount
 from db.event_models import (
     Broadcast,
     BroadcastTarget,
@@ -53,7 +54,8 @@ class _Scheduled(Protocol):
 class PlanningRules(Protocol):
     """The timing rules (bot.reminders.planner.ReminderRules); db/ only asks, it does not decide."""
 
-    leads: tuple[dt.timedelta, ...]
+    @property
+    def leads(self) -> tuple[dt.timedelta, ...]: ...
 
     def current(self, starts_at: dt.datetime, now: dt.datetime) -> _Scheduled | None: ...
 
@@ -204,7 +206,7 @@ def _insert_new(
     if not rows:
         return 0
     insert: Any = postgresql.insert if _is_pg(session) else sqlite.insert
-    table = Delivery.__table__  # type: ignore[attr-defined]
+    table = Delivery.__table__  # type: ignore[attr-defined]  # SQLModel's metaclass sets it
     stmt = (
         insert(table)
         .on_conflict_do_nothing(index_elements=["user_id", "event_id", "kind", "n"])
@@ -227,7 +229,7 @@ def _skip(session: Session, event_id: int, kinds: Sequence[str], condition: Any,
         )
         .values(status=DeliveryState.SKIPPED.value, detail=detail, claimed_by=None, claimed_at=None)
     )
-    return max(result.rowcount, 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 # --- broadcasts ------------------------------------------------------------------------------
@@ -237,7 +239,7 @@ def _broadcast_audience(target_kind: str, target_value: str) -> Any:
     """Reachable subscribers whose subscription names the district or sector (a SELECT of users)."""
     column = Subscription.district if target_kind == BroadcastTarget.DISTRICT else Subscription.sector
     return (
-        sa.select(User.id, User.transport)
+        sa.select(col(User.id), col(User.transport))
         .join(Subscription, col(Subscription.user_id) == col(User.id))
         .where(
             col(Subscription.active) == sa.true(),
@@ -256,7 +258,7 @@ def enqueue_broadcast(session: Session, broadcast: Broadcast, now: dt.datetime) 
     """Queues one delivery per recipient in the caller's transaction (one INSERT … SELECT, however
     many there are) and stores their number on the broadcast; returns it."""
     assert broadcast.id is not None
-    table = Delivery.__table__  # type: ignore[attr-defined]
+    table = Delivery.__table__  # type: ignore[attr-defined]  # SQLModel's metaclass sets it
     audience = _broadcast_audience(broadcast.target_kind, broadcast.target_value).subquery()
     when = sa.literal(now, UTCDateTime())
     rows = sa.select(
@@ -290,7 +292,7 @@ def broadcast_texts(session: Session, ids: Collection[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = session.execute(
-        sa.select(Broadcast.id, Broadcast.text).where(col(Broadcast.id).in_(list(ids)))
+        sa.select(col(Broadcast.id), col(Broadcast.text)).where(col(Broadcast.id).in_(list(ids)))
     ).all()
     return {int(i): text for i, text in rows}
 
@@ -338,7 +340,13 @@ def claim_due(
     if not claimed_ids:
         return []
     rows = session.execute(
-        select(Delivery, User.external_id, User.language, User.active, Subscription.active)
+        sa.select(
+            Delivery,
+            col(User.external_id),
+            col(User.language),
+            col(User.active),
+            col(Subscription.active),
+        )
         .join(User, col(User.id) == col(Delivery.user_id))
         .outerjoin(Subscription, col(Subscription.user_id) == col(Delivery.user_id))
         .where(col(Delivery.id).in_(claimed_ids))
@@ -372,7 +380,7 @@ def release_claims(session: Session, worker: str | None = None) -> int:
     if worker is not None:
         stmt = stmt.where(col(Delivery.claimed_by) == worker)
     result = session.execute(stmt.values(claimed_by=None, claimed_at=None))
-    return max(result.rowcount, 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def claim_owners(session: Session) -> list[str]:

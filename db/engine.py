@@ -13,11 +13,19 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
+
+
+def rowcount(result: sa.Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (0 when the driver cannot tell).
+
+    SQLModel's `Session.execute` is typed to return a plain `Result`; for these statements it is a
+    `CursorResult`, the one that has `rowcount`."""
+    return max(cast(sa.CursorResult[Any], result).rowcount, 0)
 
 
 def make_engine(url: str, **kwargs: Any) -> sa.Engine:

@@ -76,7 +76,14 @@ def upsert_events(
             stmt = stmt.with_for_update()
         event = session.exec(stmt).first()
         if event is None:
-            event = Event(uid=data.id, content_hash="", created_at=now, updated_at=now)
+            event = Event(
+                uid=data.id,
+                title=data.title,
+                starts_at=data.start,
+                content_hash="",
+                created_at=now,
+                updated_at=now,
+            )
             _apply(event, data, source)
             event.status = (
                 EventStatus.CANCELLED.value
@@ -134,7 +141,7 @@ def list_events(session: Session, after: dt.datetime | None = None) -> list[Even
     stmt = select(Event)
     if after is not None:
         stmt = stmt.where(Event.starts_at > after)
-    return list(session.exec(stmt.order_by(Event.starts_at, Event.id)).all())
+    return list(session.exec(stmt.order_by(col(Event.starts_at), col(Event.id))).all())
 
 
 def event_suits(
@@ -176,7 +183,7 @@ def upcoming_for_profile(
     stmt = (
         select(Event)
         .where(Event.starts_at > now, Event.status != EventStatus.CANCELLED.value)
-        .order_by(Event.starts_at, Event.id)
+        .order_by(col(Event.starts_at), col(Event.id))
     )
     if has_real_events(session):
         stmt = stmt.where(col(Event.example).is_(False))

@@ -48,7 +48,9 @@ def upsert_offer_base(session: Session, base: OfferBase) -> ImportReport:
     ] + [(OfferRecord, o.id, o.title, o.model_dump(mode="json", exclude=PERSON_CHECK)) for o in base.offers]
     for model, ident, name, data in rows:
         digest = _hash(data)
-        row = session.get(model, ident)
+        row = (
+            session.get(OfferRecord, ident) if model is OfferRecord else session.get(InstitutionRecord, ident)
+        )
         if row is None:
             if model is OfferRecord:
                 session.add(OfferRecord(id=ident, title=name, data=data, content_hash=digest))
@@ -65,12 +67,16 @@ def upsert_offer_base(session: Session, base: OfferBase) -> ImportReport:
             updated += 1
         else:
             unchanged += 1
-    keep = {OfferRecord: {o.id for o in base.offers}, InstitutionRecord: {i.id for i in base.institutions}}
-    for model, ids in keep.items():
-        for row in session.exec(select(model)).all():
-            if row.id not in ids:
-                session.delete(row)
-                removed += 1
+    offer_ids = {o.id for o in base.offers}
+    for offer in session.exec(select(OfferRecord)).all():  # offers first: they name institutions
+        if offer.id not in offer_ids:
+            session.delete(offer)
+            removed += 1
+    institution_ids = {i.id for i in base.institutions}
+    for institution in session.exec(select(InstitutionRecord)).all():
+        if institution.id not in institution_ids:
+            session.delete(institution)
+            removed += 1
     session.flush()
     return ImportReport(added, updated, unchanged, removed)
 

@@ -10,8 +10,9 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from db.engine import rowcount
 from db.models import User
 from db.schema import metadata
 
@@ -75,15 +76,15 @@ def delete_user(session: Session, user: User) -> int:
     collect(users_table, [user.id])
     deleted = 0
     for table, fk_col, ids in plan:  # deepest children were appended first
-        deleted += session.execute(sa.delete(table).where(fk_col.in_(ids))).rowcount or 0
-    deleted += session.execute(sa.delete(users_table).where(users_table.c.id == user.id)).rowcount or 0
+        deleted += rowcount(session.execute(sa.delete(table).where(fk_col.in_(ids))))
+    deleted += rowcount(session.execute(sa.delete(users_table).where(users_table.c.id == user.id)))
     session.expunge_all()
     return deleted
 
 
 def purge_inactive(session: Session, older_than: dt.datetime) -> int:
     """Data minimisation: users not seen since `older_than` are deleted with everything they own."""
-    stale = session.execute(sa.select(User).where(User.last_seen_at < older_than)).scalars().all()
+    stale = session.execute(sa.select(User).where(col(User.last_seen_at) < older_than)).scalars().all()
     for user in stale:
         delete_user(session, user)
     return len(stale)

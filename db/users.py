@@ -22,6 +22,7 @@ from db.types import utcnow
 TOUCH_INTERVAL = dt.timedelta(minutes=5)
 PROFILE_SLOTS = ("situation", "district", "sector", "goal")
 
+# SQLModel sets __table__ in its metaclass, which mypy does not see
 _users: sa.Table = User.__table__  # type: ignore[attr-defined]
 _conversations: sa.Table = Conversation.__table__  # type: ignore[attr-defined]
 _profiles: sa.Table = Profile.__table__  # type: ignore[attr-defined]

@@ -69,7 +69,7 @@ def statistics(ctx: FeatureContext) -> list[Reply]:
 
 
 def _tz(ctx: FeatureContext) -> ZoneInfo:
-    return getattr(ctx.settings, "tz", None) or ZoneInfo("Europe/Berlin")
+    return ctx.settings.tz
 
 
 def parse_local_datetime(text: str, tz: ZoneInfo) -> dt.datetime | None:
@@ -188,8 +188,8 @@ def _draft_event(ctx: FeatureContext) -> EventIn:
         id=d.get("uid") or f"admin-{uuid.uuid4().hex[:12]}",
         title=d["title"],
         start=dt.datetime.fromisoformat(d["start"]),
-        districts=d["districts"].split(",") if d["districts"] != "all" else "all",  # type: ignore[arg-type]
-        **where,  # type: ignore[arg-type]
+        districts=d["districts"].split(",") if d["districts"] != "all" else "all",
+        **where,
     )
 
 

@@ -7,6 +7,7 @@ once, and the dialog then skips what it already knows and says what it understoo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from handlers import render
@@ -56,7 +57,8 @@ class DialogContext:
     kb: KnowledgeBase
     # option ids of optional features offered at the end of results (e.g. "abo:start")
     result_extras: tuple[tuple[str, str], ...] = ()  # (option id, catalogue key)
-    command_prefix: dict[str, str] = field(default_factory=lambda: {"matrix": "!"})
+    # transport name -> command prefix ("/" when a transport is not listed); the caller knows the transports
+    command_prefix: Mapping[str, str] = field(default_factory=dict)
 
 
 def step(state: ConversationState, turn: Turn, ctx: DialogContext) -> tuple[ConversationState, list[Reply]]:
@@ -434,7 +436,8 @@ class _Dialog:
                 i for i in self.kb.institutions.values() if i.districts != "all" and district in i.districts
             ]
             insts = local + [i for i in self.kb.institutions.values() if i.districts == "all"]
-        lines, links = [header], []
+        lines = [header]
+        links: list[Link] = []
         for inst in _counselling_first(insts)[:MAX_CONTACTS]:
             text, inst_links = render.institution_contact(self.lang, inst)
             lines.append(text)

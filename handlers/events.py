@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from db import events as repo
@@ -22,15 +22,9 @@ from knowledge.events import Topic
 
 PAGE_SIZE = 5
 SUBSCRIBE_OPTION = ("abo:start", "option.subscribe")
-BERLIN = ZoneInfo("Europe/Berlin")
-DEFAULT_LEADS = (dt.timedelta(days=7), dt.timedelta(days=1))
 
 
 # --- rendering (shared with the reminder dispatcher) -------------------------------------------
-
-
-def _tz(settings: Any) -> ZoneInfo:
-    return getattr(settings, "tz", None) or BERLIN
 
 
 def when_text(lang: str, event: Event, tz: ZoneInfo) -> str:
@@ -160,7 +154,13 @@ def leads_text(lang: str, leads: Sequence[dt.timedelta]) -> str:
 # --- context helpers -------------------------------------------------------------------------
 
 
-def _profile(ctx: FeatureContext) -> dict[str, str | None]:
+class _Profile(TypedDict):
+    situation: str | None
+    district: str | None
+    sector: str | None
+
+
+def _profile(ctx: FeatureContext) -> _Profile:
     s = ctx.state
     return {
         "situation": s.situation.value if s.situation else None,
@@ -183,9 +183,7 @@ def _profile_text(
 
 
 def _timing(ctx: FeatureContext) -> dict[str, str]:
-    settings = ctx.settings
-    leads = getattr(settings, "lead_times", DEFAULT_LEADS)
-    quiet = getattr(settings, "quiet", None) if settings is not None else (dt.time(21), dt.time(8))
+    leads, quiet = ctx.settings.lead_times, ctx.settings.quiet
     quiet_text = (
         ctx.t("abo.quiet", start=quiet[0].strftime("%H:%M"), end=quiet[1].strftime("%H:%M")) if quiet else ""
     )
@@ -231,7 +229,7 @@ def show_events(ctx: FeatureContext, page: int = 0) -> list[Reply]:
         header = "events.header" if any(profile.values()) else "events.header_all"
         replies = [Reply(ctx.t(header, first=first + 1, last=first + len(shown), total=len(events)))]
         names = _organisers(ctx, shown)
-        tz = _tz(ctx.settings)
+        tz = ctx.settings.tz
         replies += [event_reply(ctx.lang, e, names.get(e.organiser or ""), tz) for e in shown]
         if first + PAGE_SIZE < len(events):
             footer_options.append(Option(f"ev:page:{page + 1}", ctx.t("option.events_more")))

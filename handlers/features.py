@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlmodel import Session
 
 from db.models import User
 from handlers.catalogue import t
+from handlers.feature_settings import FeatureSettings
 from handlers.state import ConversationState
 from handlers.turn import Reply, Turn, TurnKind
 from knowledge.base import KnowledgeBase
@@ -27,7 +27,7 @@ class FeatureContext:
     user: User
     state: ConversationState  # mutable: saved after the handler returns
     kb: KnowledgeBase
-    settings: Any
+    settings: FeatureSettings
     command_prefix: str = "/"
     # set by a handler (e.g. /loeschen) when the user and all their rows are gone: do not save state
     user_deleted: bool = False
@@ -48,9 +48,8 @@ class FeatureContext:
         return f"{self.turn.transport}:{self.turn.user_id}"
 
 
-def is_admin(settings: Any, turn: Turn) -> bool:
-    admins = getattr(settings, "admins", frozenset())
-    return (turn.transport, turn.user_id) in admins
+def is_admin(settings: FeatureSettings, turn: Turn) -> bool:
+    return (turn.transport, turn.user_id) in settings.admins
 
 
 FeatureHandler = Callable[[FeatureContext], list[Reply]]

@@ -18,9 +18,9 @@ def privacy_notice(ctx: FeatureContext) -> list[Reply]:
         Reply(
             ctx.t(
                 "privacy.notice",
-                operator=getattr(s, "operator_name", ""),
-                contact=getattr(s, "privacy_contact", ""),
-                months=getattr(s, "inactive_purge_months", 12),
+                operator=s.operator_name,
+                contact=s.privacy_contact,
+                months=s.inactive_purge_months,
             )
         )
     ]

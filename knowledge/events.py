@@ -285,7 +285,7 @@ _SINGLE = (
 _READ_ERRORS = (ValueError, TypeError, AttributeError, OverflowError, KeyError, IndexError)
 
 
-def _ics_fields(component: icalendar.Component, source: str, label: str, tz: ZoneInfo) -> dict[str, Any]:
+def _ics_fields(component: icalendar.cal.Component, source: str, label: str, tz: ZoneInfo) -> dict[str, Any]:
     for name in _SINGLE:
         if isinstance(component.get(name), list):
             raise KnowledgeError(source, label, name, "kommt mehrfach vor")

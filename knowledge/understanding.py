@@ -487,9 +487,9 @@ def _understand(text: str, gazetteer: Gazetteer, lex: Lexicon) -> Understanding:
 
     places = gazetteer.match_tokens(prepared, tokens, known_words=lex.known_words)
     blocked = [False] * len(tokens)
-    for match in places:
+    for found in places:
         for i, tok in enumerate(tokens):
-            if match.start <= tok.start < match.end:
+            if found.start <= tok.start < found.end:
                 blocked[i] = True
     all_hits = lex.match(tokens, blocked) if intent is None else []
     hits = [h for h in all_hits if not h.negated]

@@ -129,12 +129,12 @@ def service_for_properties(
     tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, kb: KnowledgeBase
 ) -> Iterator[ConversationService]:
     """The full service with every feature on one SQLite file, shared by a property test's examples."""
-    from bot.app import build_features
+    from bot.app import build_features, feature_settings
     from bot.settings import load_settings
 
     path = tmp_path_factory.mktemp("props") / "db.sqlite3"
     shutil.copy(sqlite_template, path)
     settings = load_settings(_env_file=None, admin_ids="console:p", flood_max_messages=1_000_000)
     engine = make_engine(f"sqlite:///{path}")
-    yield ConversationService(engine, kb, settings, build_features(settings))
+    yield ConversationService(engine, kb, feature_settings(settings), build_features())
     engine.dispose()

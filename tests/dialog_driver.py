@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.transports import command_prefixes
 from handlers import dialog
 from handlers.state import ConversationState
 from handlers.turn import Option, Reply, Turn, TurnKind
@@ -20,7 +21,7 @@ class DialogDriver:
     extras: tuple[tuple[str, str], ...] = ()
 
     def _run(self, turn: Turn) -> list[Reply]:
-        ctx = dialog.DialogContext(kb=self.kb, result_extras=self.extras)
+        ctx = dialog.DialogContext(kb=self.kb, result_extras=self.extras, command_prefix=command_prefixes())
         self.state, self.replies = dialog.step(self.state, turn, ctx)
         return self.replies
 

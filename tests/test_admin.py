@@ -7,7 +7,7 @@ import json
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.app import build_features
+from bot.app import build_features, feature_settings
 from bot.conversation import ConversationService
 from bot.settings import load_settings
 from db.audit import AuditEntry
@@ -21,7 +21,7 @@ ADMIN = "telegram:4711"
 
 def _service(url: str, kb: KnowledgeBase) -> ConversationService:
     settings = load_settings(_env_file=None, admin_ids=f"{ADMIN},matrix:@ann:example.org")
-    return ConversationService(make_engine(url), kb, settings, build_features(settings))
+    return ConversationService(make_engine(url), kb, feature_settings(settings), build_features())
 
 
 def _cmd(service: ConversationService, user: str, name: str) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot.app import build_features
+from bot.app import build_features, feature_settings
 from bot.conversation import ConversationService
 from bot.settings import load_settings
 from db.audit import AuditEntry
@@ -39,7 +39,7 @@ TEXT = "Am 12. März öffnet das neue Lernzentrum in Uelzen. Schauen Sie vorbei!
 
 def _service(engine: sa.Engine, kb: KnowledgeBase) -> ConversationService:
     settings = load_settings(_env_file=None, admin_ids=f"telegram:{ADMIN}")
-    return ConversationService(engine, kb, settings, build_features(settings))
+    return ConversationService(engine, kb, feature_settings(settings), build_features())
 
 
 def _say(service: ConversationService, user: str, at: dt.datetime = AFTERNOON, **kw: str) -> list[Reply]:

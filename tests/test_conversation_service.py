@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from bot.conversation import ConversationService
 from db.engine import make_engine
 from db.models import Conversation, Profile, User
+from handlers.feature_settings import FeatureSettings
 from handlers.state import Step
 from handlers.turn import Turn, TurnKind
 from knowledge.base import KnowledgeBase
@@ -102,12 +103,8 @@ def test_database_outage_gives_a_friendly_answer(kb: KnowledgeBase) -> None:
 def test_flooding_gets_one_notice_then_silence(sqlite_url: str, kb: KnowledgeBase) -> None:
     import asyncio
 
-    class Limits:
-        flood_max_messages = 3
-        flood_window_seconds = 60
-
     engine = make_engine(sqlite_url)
-    service = ConversationService(engine, kb, Limits())
+    service = ConversationService(engine, kb, FeatureSettings(flood_max_messages=3, flood_window_seconds=60))
 
     async def burst() -> list[list[str]]:
         out = []

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from bot.app import feature_settings
 from bot.conversation import ConversationService
 from bot.settings import Settings
 from db.engine import session_scope
@@ -94,7 +95,7 @@ def service(engine: sa.Engine, kb: KnowledgeBase) -> Iterator[ConversationServic
         upsert_events(session, parse_events_yaml(EVENTS.encode(), "t.yaml"), NOW - dt.timedelta(days=30))
     registry = FeatureRegistry()
     event_features.register(registry)
-    yield ConversationService(engine, kb, Settings(reminder_lead_times="7d,1d"), registry)
+    yield ConversationService(engine, kb, feature_settings(Settings(reminder_lead_times="7d,1d")), registry)
 
 
 def advise(user: User, situation: str, district: str, sector: str) -> None:

@@ -8,7 +8,7 @@ import json
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.app import build_features
+from bot.app import build_features, feature_settings
 from bot.conversation import ConversationService
 from bot.settings import load_settings
 from db.engine import make_engine, session_scope
@@ -23,7 +23,7 @@ def _service(url: str, kb: KnowledgeBase) -> ConversationService:
     settings = load_settings(
         _env_file=None, operator_name="Netzwerk Test", privacy_contact="dsb@test.example"
     )
-    return ConversationService(make_engine(url), kb, settings, build_features(settings))
+    return ConversationService(make_engine(url), kb, feature_settings(settings), build_features())
 
 
 def _say(service: ConversationService, user: str, **kw: object) -> list:  # type: ignore[type-arg]
@@ -184,7 +184,7 @@ async def test_scheduled_purge_runs_at_start_up(database_url: str, kb: Knowledge
 
 def test_default_language_applies_when_the_client_gives_none(sqlite_url: str, kb: KnowledgeBase) -> None:
     settings = load_settings(_env_file=None, default_language="en")
-    service = ConversationService(make_engine(sqlite_url), kb, settings, build_features(settings))
+    service = ConversationService(make_engine(sqlite_url), kb, feature_settings(settings), build_features())
     assert "Hello!" in _say(service, "x1", command="start")[0].text
     german_client = Turn("telegram", "x2", TurnKind.COMMAND, command="start", language="de")
     assert "Guten Tag" in service.handle_sync(german_client)[0].text

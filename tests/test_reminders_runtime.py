@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot import runner
+from bot.app import feature_settings
 from bot.reminders.runtime import ReminderRuntime
 from bot.settings import Settings
 from db.event_models import Delivery
@@ -22,7 +23,9 @@ async def test_start_up_tick_sends_what_was_missed_while_the_bot_was_down(engine
     # the 2-hour mark passed 30 minutes ago, while "the bot was down"; the event is still ahead
     add_event(engine, now - dt.timedelta(days=3), start=now + dt.timedelta(minutes=90))
     (ann,) = add_subscribers(engine, 1, now - dt.timedelta(days=3))
-    settings = Settings(reminder_lead_times="1d,2h", quiet_hours="", reminder_tick_seconds=3600)
+    settings = feature_settings(
+        Settings(reminder_lead_times="1d,2h", quiet_hours="", reminder_tick_seconds=3600)
+    )
     sender = RecordingSender()
     runtime = runner._start_reminders(settings, engine, {"telegram": sender})
     assert isinstance(runtime, ReminderRuntime)
@@ -43,7 +46,9 @@ async def test_stop_while_draining_finishes_in_flight_and_releases_the_rest(engi
     now = utcnow()
     add_event(engine, now - dt.timedelta(days=3), start=now + dt.timedelta(minutes=90))
     add_subscribers(engine, 30, now - dt.timedelta(days=3))
-    settings = Settings(reminder_lead_times="2h", quiet_hours="", reminder_tick_seconds=3600)
+    settings = feature_settings(
+        Settings(reminder_lead_times="2h", quiet_hours="", reminder_tick_seconds=3600)
+    )
     gate = asyncio.Event()
     started = asyncio.Event()
     sender = RecordingSender()

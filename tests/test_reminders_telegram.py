@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot import runner
-from bot.app import build_features
+from bot.app import build_features, feature_settings
 from bot.conversation import ConversationService
 from bot.reminders.dispatcher import Dispatcher
 from bot.settings import Settings
@@ -132,7 +132,7 @@ async def test_subscribe_get_reminded_and_unsubscribe_in_telegram(
             quiet_hours="",
             reminder_tick_seconds=3600,
         )
-        service = ConversationService(engine, kb, settings, build_features(settings))
+        service = ConversationService(engine, kb, feature_settings(settings), build_features())
         limiter = TelegramRateLimiter(1000.0, 1000.0, 100.0)
         telegram = TelegramRuntime(settings, service, limiter=limiter, poll_timeout=1)
         await telegram.start()

@@ -55,3 +55,35 @@ def test_env_example_documents_every_setting_and_loads() -> None:
     missing = [n.upper() for n in Settings.model_fields if not re.search(rf"^{n.upper()}=", text, re.M)]
     assert missing == []
     load_settings(_env_file=str(Path(__file__).resolve().parents[1] / ".env.example"))
+
+
+def test_features_get_the_operators_settings_and_the_same_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.app import feature_settings
+    from handlers.feature_settings import FeatureSettings
+
+    for name in ("TIMEZONE", "REMINDER_LEAD_TIMES", "QUIET_HOURS", "ADMIN_IDS", "FLOOD_MAX_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    # an operator who sets nothing gets what a feature assumes without configuration
+    assert feature_settings(load_settings(_env_file=None)) == FeatureSettings()
+    view = feature_settings(
+        load_settings(
+            _env_file=None,
+            timezone="Europe/Lisbon",
+            reminder_lead_times="2h",
+            quiet_hours="",
+            admin_ids="matrix:@ann:example.org",
+            privacy_contact="dsb@example.org",
+        )
+    )
+    assert view.tz.key == "Europe/Lisbon" and view.lead_times == (dt.timedelta(hours=2),)
+    assert view.quiet is None and view.admins == {("matrix", "@ann:example.org")}
+    assert view.privacy_contact == "dsb@example.org"
+
+
+def test_admin_ids_accept_exactly_the_registered_transports() -> None:
+    from bot.transports import TRANSPORTS
+
+    for spec in TRANSPORTS:
+        assert parse_admin_ids(f"{spec.name}:x") == {(spec.name, "x")}
+    with pytest.raises(ValueError):
+        parse_admin_ids("signal:+49123")

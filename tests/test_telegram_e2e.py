@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from bot.app import build_features
+from bot.app import build_features, feature_settings
 from bot.conversation import ConversationService
 from bot.logs import configure_logging
 from bot.outbound import DeliveryStatus
@@ -64,7 +64,7 @@ async def running_bot(
 ) -> AsyncIterator[TelegramRuntime]:
     """A freshly built service and Application, as after a process start."""
     settings = make_settings(api, str(engine.url.render_as_string(hide_password=False)), **overrides)
-    service = ConversationService(engine, kb, settings, build_features(settings))
+    service = ConversationService(engine, kb, feature_settings(settings), build_features())
     runtime = TelegramRuntime(settings, service, limiter=fast_limiter(), poll_timeout=5)
     await runtime.start()
     try:
@@ -576,7 +576,7 @@ async def test_the_token_never_reaches_the_log(
             api.user_text(BOB, "/start")
             await api.wait_for(lambda: any(c.status == 403 for c in api.calls))
         wrong = make_settings(api, url, telegram_bot_token="987654321:AAwrong-token-that-telegram-rejects")
-        service = ConversationService(sqlite_engine, kb, wrong)
+        service = ConversationService(sqlite_engine, kb, feature_settings(wrong))
         with pytest.raises(TelegramStartError) as failure:
             await TelegramRuntime(wrong, service).start()
         assert "987654321:AAwrong" not in str(failure.value)

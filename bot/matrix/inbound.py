@@ -15,11 +15,12 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from bot.matrix import SPEC
 from bot.matrix.render import KEYCAPS
 from handlers.turn import Option, Turn, TurnKind
 
-TRANSPORT = "matrix"
-COMMAND_PREFIX = "!"
+TRANSPORT = SPEC.name
+COMMAND_PREFIX = SPEC.command_prefix
 FUZZY_MIN_SCORE = 88
 _NUMBER = re.compile(r"^\s*(?:nr\.?\s*)?(\d{1,3})\s*[.)]?\s*$", re.IGNORECASE)
 _NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.matrix import SPEC
 from handlers.catalogue import t
 from handlers.turn import Attachment, Option, Reply
 
@@ -109,7 +110,7 @@ def render(replies: Iterable[Reply], lang: str = "de", limit: int = MAX_BODY) ->
         if reply.attachment is not None:
             attachments.append(reply.attachment)
     if options and asks:
-        hint = t(lang, "matrix.options_hint", p="!")
+        hint = t(lang, "matrix.options_hint", p=SPEC.command_prefix)
         blocks.append((hint, f"<p><em>{html.escape(hint, quote=False)}</em></p>"))
 
     contents: list[dict[str, Any]] = []

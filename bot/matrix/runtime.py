@@ -40,7 +40,14 @@ from nio import (
 from bot.conversation import ConversationService
 from bot.matrix import state
 from bot.matrix.client import MatrixStartupError, connect
-from bot.matrix.inbound import TRANSPORT, addressed, parse_reaction, parse_text, strip_reply_fallback
+from bot.matrix.inbound import (
+    COMMAND_PREFIX,
+    TRANSPORT,
+    addressed,
+    parse_reaction,
+    parse_text,
+    strip_reply_fallback,
+)
 from bot.matrix.invites import AllowList, Invitation, may_stay, read_invitation
 from bot.matrix.sender import MatrixSender
 from bot.matrix.trust import DeviceTrust, Finding
@@ -352,12 +359,12 @@ class MatrixRuntime:
         lang = await asyncio.to_thread(state.user_language, self.engine, room_id)
         plain_ok = False
         if room is not None and room.encrypted and client.olm is None:
-            replies = [Reply(t(lang, "matrix.encrypted_unsupported", p="!"))]
+            replies = [Reply(t(lang, "matrix.encrypted_unsupported", p=COMMAND_PREFIX))]
             self._told.add((room_id, "unsupported"))
             plain_ok = True
         elif room is not None and len(room.users) > 2:
             name = room.user_name(self.account) or self.account
-            replies = [Reply(t(lang, "matrix.group_greeting", p="!", name=name))]
+            replies = [Reply(t(lang, "matrix.group_greeting", p=COMMAND_PREFIX, name=name))]
         else:
             replies = await self.service.handle(Turn(TRANSPORT, room_id, TurnKind.COMMAND, command="resume"))
         await asyncio.to_thread(state.mark_greeted, self.engine, self.account, room_id)
@@ -378,7 +385,7 @@ class MatrixRuntime:
         if client.olm is None:
             if not group and (room_id, "unsupported") not in self._told:
                 self._told.add((room_id, "unsupported"))
-                notice = [Reply(t(lang, "matrix.encrypted_unsupported", p="!"))]
+                notice = [Reply(t(lang, "matrix.encrypted_unsupported", p=COMMAND_PREFIX))]
                 await self.sender.deliver(room_id, notice, plain_ok=True)
             return
         log.warning("Matrix: undecryptable message in %s (session %s)", room_id, event.session_id)
@@ -388,7 +395,7 @@ class MatrixRuntime:
         with contextlib.suppress(Exception):
             await client.request_room_key(event)
         if not group:
-            await self.sender.deliver(room_id, [Reply(t(lang, "matrix.undecryptable", p="!"))])
+            await self.sender.deliver(room_id, [Reply(t(lang, "matrix.undecryptable", p=COMMAND_PREFIX))])
 
     async def _tell_devices(self, findings: list[Finding]) -> None:
         """Each refused device is explained once to its owner, in their direct chats with the bot."""

@@ -20,7 +20,7 @@ from aiohttp import ClientError
 from nio import AsyncClient, ErrorResponse, RoomSendResponse, UploadResponse
 from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError, SendRetryError
 
-from bot.matrix import state
+from bot.matrix import SPEC, state
 from bot.matrix.render import Outgoing, file_content, render
 from bot.matrix.trust import DeviceTrust, Mode
 from bot.outbound import DeliveryResult, DeliveryStatus
@@ -28,7 +28,7 @@ from bot.ratelimit import RateLimiter
 from handlers.turn import Attachment, Reply
 
 log = logging.getLogger(__name__)
-TRANSPORT = "matrix"
+TRANSPORT = SPEC.name
 DEFAULT_RETRY_AFTER = 5.0
 BLOCKING_ERRORS = frozenset({"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_ROOM"})
 TEMPORARY_ERRORS = frozenset({"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "M_UNKNOWN"})

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from bot.matrix import SPEC
 from db import privacy, users
 from db.engine import session_scope
 from db.matrix_models import MatrixAccount, MatrixOptions, MatrixRoom
 from db.types import utcnow
 from handlers.turn import Option
 
-TRANSPORT = "matrix"
+TRANSPORT = SPEC.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from sqlmodel import col, select
 
 from bot.outbound import DeliveryResult, DeliveryStatus, Sender
 from bot.reminders.planner import ReminderRules
+from bot.transports import command_prefix
 from db import deliveries
 from db.deliveries import NOTICE_KINDS, Claimed, PlanReport
 from db.engine import is_postgres, session_scope
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[object]]
-COMMAND_PREFIX = {"matrix": "!"}  # as in bot.conversation: "/" elsewhere
 ERROR_BACKOFF = 30.0  # seconds before retrying after an unexpected error in a Sender
 
 
@@ -315,7 +315,7 @@ class Dispatcher:
             await self._db(self._record, lambda s: deliveries.release(s, item.id, pause))
             report.deferred += 1
             return
-        prefix = COMMAND_PREFIX.get(transport, "/")
+        prefix = command_prefix(transport)
         if event is not None:
             organiser = batch.organisers.get(event.organiser or "")
             reply = delivery_reply(item.language, prefix, event, organiser, item.kind, now, self.rules.tz)

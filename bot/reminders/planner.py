@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
-BERLIN = ZoneInfo("Europe/Berlin")
-DEFAULT_LEADS = (dt.timedelta(days=7), dt.timedelta(days=1))
-DEFAULT_QUIET = (dt.time(21, 0), dt.time(8, 0))
+from handlers.feature_settings import DEFAULTS, FeatureSettings
+
+BERLIN = DEFAULTS.tz
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +37,9 @@ def lead_minutes(lead: dt.timedelta) -> int:
 
 @dataclass(frozen=True)
 class ReminderRules:
-    leads: tuple[dt.timedelta, ...] = DEFAULT_LEADS
-    quiet: tuple[dt.time, dt.time] | None = DEFAULT_QUIET
-    tz: ZoneInfo = BERLIN
+    leads: tuple[dt.timedelta, ...] = DEFAULTS.lead_times
+    quiet: tuple[dt.time, dt.time] | None = DEFAULTS.quiet
+    tz: ZoneInfo = DEFAULTS.tz
 
     def __post_init__(self) -> None:
         if not self.leads:
@@ -48,7 +47,7 @@ class ReminderRules:
         object.__setattr__(self, "leads", tuple(sorted(set(self.leads), reverse=True)))
 
     @classmethod
-    def from_settings(cls, settings: Any) -> ReminderRules:
+    def from_settings(cls, settings: FeatureSettings) -> ReminderRules:
         return cls(leads=settings.lead_times, quiet=settings.quiet, tz=settings.tz)
 
     # --- quiet hours ---------------------------------------------------------------------------

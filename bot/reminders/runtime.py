@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from typing import Any
 
 import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -22,6 +21,7 @@ from bot.reminders.dispatcher import Dispatcher, DispatchReport
 from bot.reminders.planner import ReminderRules
 from db.deliveries import PlanReport
 from db.types import utcnow
+from handlers.feature_settings import FeatureSettings
 
 log = logging.getLogger(__name__)
 JOB_ID = "reminder-tick"
@@ -30,7 +30,7 @@ JOB_ID = "reminder-tick"
 class ReminderRuntime:
     def __init__(
         self,
-        settings: Any,
+        settings: FeatureSettings,
         engine: sa.Engine,
         senders: Mapping[str, Sender],
         *,
@@ -71,7 +71,7 @@ class ReminderRuntime:
     async def _tick_job(self) -> None:
         if self._lock.locked():
             return  # the previous tick is still draining the outbox
-        self._current = asyncio.current_task()  # type: ignore[assignment]
+        self._current = asyncio.current_task()
         try:
             await self.tick()
         finally:

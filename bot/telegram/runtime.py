@@ -10,6 +10,7 @@ All requests pass the rate limiter (`bot.telegram.limiter`), replies as well as 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import re
 import secrets
@@ -49,7 +50,7 @@ class TelegramStartError(Exception):
     """Start-up failed; the message is one line for the operator and never contains the token."""
 
 
-def build_application(token: str, api_base_url: str, limiter: TelegramRateLimiter) -> Application:  # type: ignore[type-arg]
+def build_application(token: str, api_base_url: str, limiter: TelegramRateLimiter) -> Application:
     """PTB on its own HTTP stack, pointed at `api_base_url` (Telegram's cloud or a self-hosted Bot API
     server); also used by reminder tooling that needs the bot without the dialog handlers."""
     base = api_base_url.rstrip("/")
@@ -85,7 +86,7 @@ class TelegramRuntime:
         self.limiter = limiter or TelegramRateLimiter(
             settings.telegram_send_rate,
             settings.telegram_per_chat_rate,
-            getattr(settings, "telegram_per_chat_burst", 8),
+            settings.telegram_per_chat_burst,
         )
         _quiet_library_debug_logs()
         self.application = build_application(
@@ -128,7 +129,9 @@ class TelegramRuntime:
         if self.settings.telegram_mode == "webhook":
             await self._start_webhook()
         else:
-            await app.updater.start_polling(timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES)
+            await app.updater.start_polling(
+                timeout=dt.timedelta(seconds=self.poll_timeout), allowed_updates=ALLOWED_UPDATES
+            )
         await app.start()
 
     async def _start_webhook(self) -> None:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from telegram import CallbackQuery, Message, MessageEntity
 
-from bot.telegram import callback_data
+from bot.telegram import SPEC, callback_data
 from handlers.turn import Turn, TurnKind
 
-TRANSPORT = "telegram"
+TRANSPORT = SPEC.name
 _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,64}))?")
 
 
