@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.app import build_features
+from bot.app import build_features, feature_settings
 from bot.conversation import ConversationService
 from bot.settings import load_settings
 from db.engine import make_engine
@@ -47,7 +47,7 @@ MESSAGES = [
 def service(database_url: str, kb: KnowledgeBase) -> Iterator[tuple[ConversationService, sa.Engine]]:
     settings = load_settings(_env_file=None, admin_ids="console:admin", flood_max_messages=1_000_000)
     engine = make_engine(database_url)
-    yield ConversationService(engine, kb, settings, build_features(settings)), engine
+    yield ConversationService(engine, kb, feature_settings(settings), build_features()), engine
     engine.dispose()
 
 
