@@ -6,26 +6,28 @@ Options are numbered across all replies of one turn; typing a number picks that 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sys
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
+from bot.clock import Clock, system_clock
 from bot.conversation import ConversationService
 from handlers.turn import Option, Reply, Turn, TurnKind
 
 TRANSPORT = "console"
 
 
-def parse_line(line: str, user: str, options: list[Option]) -> Turn:
+def parse_line(line: str, user: str, options: list[Option], at: dt.datetime) -> Turn:
     text = line.strip()
     if text.isdigit() and options:
         index = int(text) - 1
         if 0 <= index < len(options):
-            return Turn(TRANSPORT, user, TurnKind.OPTION, option_id=options[index].id)
+            return Turn(TRANSPORT, user, TurnKind.OPTION, option_id=options[index].id, at=at)
     if text.startswith("/") and len(text) > 1 and not text[1:2].isspace():
         name, _, args = text[1:].partition(" ")
-        return Turn(TRANSPORT, user, TurnKind.COMMAND, command=name.lower(), args=args.strip())
-    return Turn(TRANSPORT, user, TurnKind.TEXT, text=line.rstrip("\n"))
+        return Turn(TRANSPORT, user, TurnKind.COMMAND, command=name.lower(), args=args.strip(), at=at)
+    return Turn(TRANSPORT, user, TurnKind.TEXT, text=line.rstrip("\n"), at=at)
 
 
 def render(replies: Iterable[Reply]) -> tuple[str, list[Option]]:
@@ -50,6 +52,7 @@ async def chat(
     stdout: TextIO = sys.stdout,
     interactive: bool | None = None,
     read: Callable[[str], str] | None = None,
+    clock: Clock = system_clock,
 ) -> None:
     interactive = stdin.isatty() if interactive is None else interactive
     options: list[Option] = []
@@ -61,7 +64,7 @@ async def chat(
         stdout.write(text + "\n")
         stdout.flush()
 
-    await send(Turn(TRANSPORT, user, TurnKind.COMMAND, command="resume"))
+    await send(Turn(TRANSPORT, user, TurnKind.COMMAND, command="resume", at=clock()))
     while True:
         try:
             line = (read or input)("> ") if interactive else stdin.readline()
@@ -71,7 +74,7 @@ async def chat(
             break  # EOF
         if interactive and line.strip().lower() in ("exit", "quit", "/exit", "/quit"):
             break
-        await send(parse_line(line, user, options))
+        await send(parse_line(line, user, options, clock()))
     if interactive:
         stdout.write("Auf Wiedersehen!\n")
 

@@ -18,9 +18,10 @@ from db.event_models import Subscription
 from db.events import upsert_events
 from handlers import events as event_features
 from handlers.features import FeatureRegistry
-from handlers.turn import Option, Reply, Turn, TurnKind
+from handlers.turn import Option, Reply, TurnKind
 from knowledge.base import KnowledgeBase
 from knowledge.events import EventIn, parse_events_yaml, parse_ics
+from tests.turns import make_turn
 
 NOW = dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.UTC)
 
@@ -69,7 +70,7 @@ class User:
     replies: list[Reply] = field(default_factory=list)
 
     def _turn(self, kind: TurnKind, **kw: object) -> list[Reply]:
-        turn = Turn("telegram", self.user, kind, at=NOW, **kw)  # type: ignore[arg-type]
+        turn = make_turn("telegram", self.user, kind, at=NOW, **kw)
         self.replies = self.service.handle_sync(turn)
         return self.replies
 

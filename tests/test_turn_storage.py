@@ -21,11 +21,12 @@ from db.models import Conversation, Profile, User
 from db.privacy import purge_inactive
 from handlers.turn import Turn, TurnKind
 from knowledge.base import KnowledgeBase
+from tests.turns import make_turn
 
 
 def _turn(user: str = "7", **kw: object) -> Turn:
     kind = TurnKind.OPTION if "option_id" in kw else TurnKind.COMMAND
-    return Turn("telegram", user, kind, **kw)  # type: ignore[arg-type]
+    return make_turn("telegram", user, kind, **kw)
 
 
 def _user(engine: sa.Engine, external_id: str = "7") -> User:
