@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.catalogue import t
+from handlers.dates import date_text
 from handlers.turn import Link, Option, Reply
 from knowledge.base import KnowledgeBase
 from knowledge.matching import Match, Reason
@@ -68,7 +69,7 @@ def offer_details(lang: str, kb: KnowledgeBase, offer: Offer) -> str:
     parts.append(t(lang, "offer.next_step", next_step=offer.next_step))
     parts.append(t(lang, "contact.header", name=provider_name(kb, offer)))
     parts.append(
-        t(lang, "offer.source", url=str(offer.source_url), checked=offer.last_checked.strftime("%d.%m.%Y"))
+        t(lang, "offer.source", url=str(offer.source_url), checked=date_text(lang, offer.last_checked))
     )
     return "\n\n".join(parts)
 

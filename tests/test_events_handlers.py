@@ -240,3 +240,13 @@ def test_declining_the_offer_stores_nothing(service: ConversationService, engine
     assert "erinnere ich Sie nicht" in user.text
     with Session(engine) as session:
         assert session.exec(select(Subscription)).first() is None
+
+
+def test_english_users_see_english_dates_and_times(service: ConversationService) -> None:
+    user = User(service, user="4712")
+    user._turn(TurnKind.COMMAND, command="termine", language="en")  # the client's language: English
+    text = user.text
+    assert "Wed, 10 Mar 2027, 17:00–19:00" in text
+    assert "10.03.2027" not in text and "Mi." not in text
+    user._turn(TurnKind.OPTION, option_id="abo:start", language="en")  # Telegram sends it with every update
+    assert "never between 21:00 and 08:00" in user.text
