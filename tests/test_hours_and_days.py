@@ -157,3 +157,26 @@ async def test_quiet_hours_hold_a_reminder_until_eight_local_time(
     finally:
         await reminders.stop()
     assert len(sender.to(ann)) == 1 and "Erinnerung: Heute" in sender.to(ann)[0]
+
+
+async def test_the_console_stamps_each_turn_from_its_clock(
+    engine: sa.Engine, termine: ConversationService
+) -> None:
+    """No wall clock in the dialog: the same /termine answers by the transport's clock, whatever the hour."""
+    import io
+
+    from bot.console import chat
+
+    evening = local(2026, 10, 25, 23, 40)
+    add_event(engine, evening - DAYS, id="gleich", title="Gleich danach", start=evening + 30 * MINUTE)
+    for clock_says, shown in ((evening, True), (evening + dt.timedelta(hours=1), False)):
+        out = io.StringIO()
+        await chat(
+            termine,
+            "u2",
+            stdin=io.StringIO("/termine\n"),
+            stdout=out,
+            interactive=False,
+            clock=lambda c=clock_says: c,
+        )
+        assert ("Gleich danach" in out.getvalue()) is shown
