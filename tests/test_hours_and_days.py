@@ -163,6 +163,7 @@ async def test_the_console_stamps_each_turn_from_its_clock(
     engine: sa.Engine, termine: ConversationService
 ) -> None:
     """No wall clock in the dialog: the same /termine answers by the transport's clock, whatever the hour."""
+    import functools
     import io
 
     from bot.console import chat
@@ -177,6 +178,6 @@ async def test_the_console_stamps_each_turn_from_its_clock(
             stdin=io.StringIO("/termine\n"),
             stdout=out,
             interactive=False,
-            clock=lambda c=clock_says: c,
+            clock=functools.partial(lambda at: at, clock_says),
         )
         assert ("Gleich danach" in out.getvalue()) is shown
