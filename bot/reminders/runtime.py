@@ -69,11 +69,11 @@ class ReminderRuntime:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
-        self._running = asyncio.run_coroutine_threadsafe(self.tick(), loop)
+        running = self._running = asyncio.run_coroutine_threadsafe(self.tick(), loop)
         try:
             while True:  # waits out a long drain, but not a loop that went away without stop()
                 try:
-                    self._running.result(timeout=1.0)
+                    running.result(timeout=1.0)
                     return
                 except concurrent.futures.TimeoutError:
                     if loop.is_closed():
