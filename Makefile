@@ -6,7 +6,7 @@ PYTHON ?= $(FOUND_PYTHON)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-dev lint bench clean synapse
+.PHONY: demo test test-long test-shifted install install-dev lint bench clean synapse
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Fehler: Python >= 3.11 wird benötigt." >&2; exit 1; }
@@ -44,10 +44,28 @@ demo: $(VENV)/.installed
 lint: install-dev
 	$(BIN)/ruff check .
 
+# Tests whose answers depend on the date or the hour: `make test` runs them again on two shifted clocks
+# (23:40 Berlin on the day DST ends, 00:10 Berlin on the day it starts, the latter in a far-off TZ),
+# so CI proves at every run that it is not green only by day or only in Germany.
+DATED_TESTS := tests/test_hours_and_days.py tests/test_reminders_planner.py tests/test_reminders_dispatch.py \
+	tests/test_reminders_runtime.py tests/test_reminders_telegram.py tests/test_events_handlers.py \
+	tests/test_events_ics.py
+SHIFTED_NOW ?= 2026-10-25T23:40:00+01:00
+
 test: install-dev synapse
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+	BL_TEST_NOW=2026-10-25T23:40:00+01:00 $(BIN)/python -m pytest -q $(DATED_TESTS)
+	TZ=Pacific/Kiritimati BL_TEST_NOW=2026-03-29T00:10:00+01:00 $(BIN)/python -m pytest -q $(DATED_TESTS)
+
+# The 10,000-example property test of the dialog (about 20 s more); CI runs it after `make test`.
+test-long: install-dev
+	DIALOG_PROPERTY_EXAMPLES=10000 $(BIN)/python -m pytest -q tests/test_dialog_properties.py
+
+# The whole suite with the process clock at SHIFTED_NOW (default: 23:40 Berlin on a DST day), ticking on.
+test-shifted: install-dev synapse
+	BL_TEST_NOW=$(SHIFTED_NOW) $(BIN)/python -m pytest -q
 
 clean:
 	rm -rf $(VENV) $(SYNAPSE_VENV) .pytest_cache .mypy_cache data

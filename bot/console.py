@@ -6,10 +6,12 @@ Options are numbered across all replies of one turn; typing a number picks that 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sys
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
+from bot.clock import Clock, system_clock
 from bot.conversation import ConversationService
 from bot.transport_spec import TransportSpec
 from handlers.turn import Option, Reply, Turn, TurnKind
@@ -19,17 +21,17 @@ SPEC = TransportSpec(name="console", command_prefix="/")
 TRANSPORT = SPEC.name
 
 
-def parse_line(line: str, user: str, options: list[Option]) -> Turn:
+def parse_line(line: str, user: str, options: list[Option], at: dt.datetime) -> Turn:
     text = line.strip()
     if text.isdigit() and options:
         index = int(text) - 1
         if 0 <= index < len(options):
-            return Turn(TRANSPORT, user, TurnKind.OPTION, option_id=options[index].id)
+            return Turn(TRANSPORT, user, TurnKind.OPTION, option_id=options[index].id, at=at)
     prefix = SPEC.command_prefix
     if text.startswith(prefix) and len(text) > len(prefix) and not text[len(prefix)].isspace():
         name, _, args = text[len(prefix) :].partition(" ")
-        return Turn(TRANSPORT, user, TurnKind.COMMAND, command=name.lower(), args=args.strip())
-    return Turn(TRANSPORT, user, TurnKind.TEXT, text=line.rstrip("\n"))
+        return Turn(TRANSPORT, user, TurnKind.COMMAND, command=name.lower(), args=args.strip(), at=at)
+    return Turn(TRANSPORT, user, TurnKind.TEXT, text=line.rstrip("\n"), at=at)
 
 
 def render(replies: Iterable[Reply]) -> tuple[str, list[Option]]:
@@ -54,6 +56,7 @@ async def chat(
     stdout: TextIO = sys.stdout,
     interactive: bool | None = None,
     read: Callable[[str], str] | None = None,
+    clock: Clock = system_clock,
 ) -> None:
     interactive = stdin.isatty() if interactive is None else interactive
     options: list[Option] = []
@@ -65,7 +68,7 @@ async def chat(
         stdout.write(text + "\n")
         stdout.flush()
 
-    await send(Turn(TRANSPORT, user, TurnKind.COMMAND, command="resume"))
+    await send(Turn(TRANSPORT, user, TurnKind.COMMAND, command="resume", at=clock()))
     while True:
         try:
             line = (read or input)("> ") if interactive else stdin.readline()
@@ -75,7 +78,7 @@ async def chat(
             break  # EOF
         if interactive and line.strip().lower() in ("exit", "quit", "/exit", "/quit"):
             break
-        await send(parse_line(line, user, options))
+        await send(parse_line(line, user, options, clock()))
     if interactive:
         stdout.write("Auf Wiedersehen!\n")
 

@@ -1,4 +1,8 @@
-"""Data minimisation on a schedule: users silent for INACTIVE_PURGE_MONTHS are deleted with all their rows."""
+"""Data minimisation on a schedule: users silent for INACTIVE_PURGE_MONTHS are deleted with all their rows.
+
+The purge is plain database work, so it runs in the scheduler's worker thread; stopping waits for a
+purge in progress (`shutdown(wait=True)`), so a stop never cuts a transaction short.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ import datetime as dt
 import logging
 
 import sqlalchemy as sa
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.clock import Clock, system_clock
+from bot.scheduling import tick_scheduler
 from db.engine import session_scope
 from db.privacy import purge_inactive
-from db.types import utcnow
 from handlers.feature_settings import FeatureSettings
 
 log = logging.getLogger(__name__)
@@ -22,23 +27,30 @@ def purge_cutoff(now: dt.datetime, months: int) -> dt.datetime:
     return now - dt.timedelta(days=round(months * DAYS_PER_MONTH))
 
 
-def purge_once(engine: sa.Engine, months: int, now: dt.datetime | None = None) -> int:
+def purge_once(engine: sa.Engine, months: int, now: dt.datetime) -> int:
     with session_scope(engine) as session:
-        return purge_inactive(session, purge_cutoff(now or utcnow(), months))
+        return purge_inactive(session, purge_cutoff(now, months))
 
 
 class MaintenanceRuntime:
     """Runs the purge once at start-up and then daily; counts go to the log, never who."""
 
-    def __init__(self, settings: FeatureSettings, engine: sa.Engine, interval_hours: float = 24) -> None:
+    def __init__(
+        self,
+        settings: FeatureSettings,
+        engine: sa.Engine,
+        interval_hours: float = 24,
+        clock: Clock = system_clock,
+    ) -> None:
         self.engine = engine
         self.months = settings.inactive_purge_months
         self.interval_hours = interval_hours
-        self.scheduler: AsyncIOScheduler | None = None
+        self.clock = clock
+        self.scheduler: BackgroundScheduler | None = None
 
-    async def _purge(self) -> None:
+    def _purge(self) -> None:
         try:
-            purged = await asyncio.to_thread(purge_once, self.engine, self.months)
+            purged = purge_once(self.engine, self.months, self.clock())
         except sa.exc.OperationalError:
             log.warning("purge of inactive users: database unavailable, trying again next run")
             return
@@ -46,14 +58,9 @@ class MaintenanceRuntime:
             log.info("purged %d inactive users (no message for %d months)", purged, self.months)
 
     async def start(self) -> None:
-        scheduler = AsyncIOScheduler(timezone=dt.UTC)
-        scheduler.add_job(
-            self._purge, "interval", hours=self.interval_hours, id="purge-inactive", next_run_time=utcnow()
-        )
-        scheduler.start()
-        self.scheduler = scheduler
+        self.scheduler = tick_scheduler(self._purge, self.interval_hours * 3600, "purge-inactive", self.clock)
 
     async def stop(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-            self.scheduler = None
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None:
+            await asyncio.to_thread(scheduler.shutdown, wait=True)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from db import events as repo
 from db.event_models import DeliveryKind, Event, Subscription
 from handlers.catalogue import t
+from handlers.dates import date_text, time_text, weekday_text
 from handlers.features import FeatureContext, FeatureRegistry
 from handlers.ics import ics_attachment
 from handlers.turn import Link, Option, Reply
@@ -28,24 +29,23 @@ SUBSCRIBE_OPTION = ("abo:start", "option.subscribe")
 
 
 def when_text(lang: str, event: Event, tz: ZoneInfo) -> str:
-    days = t(lang, "events.weekdays").split(",")
     start = event.starts_at.astimezone(tz)
     params: dict[str, str] = {
-        "weekday": days[start.weekday()],
-        "date": start.strftime("%d.%m.%Y"),
-        "start": start.strftime("%H:%M"),
+        "weekday": weekday_text(lang, start),
+        "date": date_text(lang, start),
+        "start": time_text(lang, start),
     }
     if event.ends_at is None:
         return t(lang, "events.when", **params)
     end = event.ends_at.astimezone(tz)
     if end.date() == start.date():
-        return t(lang, "events.when_range", end=end.strftime("%H:%M"), **params)
+        return t(lang, "events.when_range", end=time_text(lang, end), **params)
     return t(
         lang,
         "events.when_days",
-        end_weekday=days[end.weekday()],
-        end_date=end.strftime("%d.%m.%Y"),
-        end=end.strftime("%H:%M"),
+        end_weekday=weekday_text(lang, end),
+        end_date=date_text(lang, end),
+        end=time_text(lang, end),
         **params,
     )
 
@@ -185,7 +185,9 @@ def _profile_text(
 def _timing(ctx: FeatureContext) -> dict[str, str]:
     leads, quiet = ctx.settings.lead_times, ctx.settings.quiet
     quiet_text = (
-        ctx.t("abo.quiet", start=quiet[0].strftime("%H:%M"), end=quiet[1].strftime("%H:%M")) if quiet else ""
+        ctx.t("abo.quiet", start=time_text(ctx.lang, quiet[0]), end=time_text(ctx.lang, quiet[1]))
+        if quiet
+        else ""
     )
     return {"leads": leads_text(ctx.lang, leads), "quiet": quiet_text}
 

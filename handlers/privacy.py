@@ -6,6 +6,7 @@ import json
 
 from db import privacy, users
 from handlers.catalogue import LANGUAGES
+from handlers.dates import date_text
 from handlers.features import FeatureContext, FeatureRegistry
 from handlers.turn import Attachment, Option, Reply
 
@@ -39,7 +40,7 @@ def my_data(ctx: FeatureContext) -> list[Reply]:
         ctx.t(
             "privacy.mydata_account",
             transport=ctx.user.transport,
-            since=ctx.user.created_at.strftime("%d.%m.%Y"),
+            since=date_text(ctx.lang, ctx.user.created_at),
         ),
         ctx.t("privacy.mydata_language", name=ctx.t(f"language.name.{ctx.state.language}")),
         ctx.t(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.catalogue import t
+from handlers.dates import date_text
 from handlers.turn import Link, Option, Reply
 from knowledge.base import KnowledgeBase
 from knowledge.matching import Match, Reason
@@ -77,9 +78,9 @@ def source_lines(lang: str, offer: Offer) -> list[str]:
         first = t(lang, "offer.source_stand", url=url, stand=offer.source_stand)
     else:
         first = t(lang, "offer.source", url=url)
-    lines = [first, t(lang, "offer.compiled", date=offer.compiled_on.strftime("%d.%m.%Y"))]
+    lines = [first, t(lang, "offer.compiled", date=date_text(lang, offer.compiled_on))]
     if offer.verified_on is not None:
-        lines.append(t(lang, "offer.verified", date=offer.verified_on.strftime("%d.%m.%Y")))
+        lines.append(t(lang, "offer.verified", date=date_text(lang, offer.verified_on)))
     return lines
 
 

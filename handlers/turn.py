@@ -31,7 +31,8 @@ class Turn:
     lat: float | None = None
     lon: float | None = None
     language: str | None = None  # the client's language hint (e.g. Telegram's language_code)
-    at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    # when the message arrived, stamped by the transport from its clock: the dialog's only "now"
+    at: dt.datetime = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)

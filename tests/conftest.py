@@ -2,10 +2,16 @@
 
 PostgreSQL tests skip when the server is unreachable on a developer machine, but fail in CI
 (CI=true), where the suite must exercise both databases.
+
+Every test is cut off from the developer's .env and environment (`isolate_settings`), so a test
+sees the defaults plus what it sets itself. BL_TEST_NOW (an ISO time with offset, e.g.
+2026-10-25T23:40:00+01:00) runs the whole session on a shifted, ticking clock: `make test-shifted`
+and `make test` use it to prove that nothing depends on the hour the suite happens to run at.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import uuid
@@ -14,8 +20,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
 from bot.conversation import ConversationService
+from bot.settings import Settings
 from db import migrate
 from db.engine import make_engine
 from knowledge.base import KnowledgeBase
@@ -25,6 +33,44 @@ pytest_plugins = ["tests.reminders_support"]
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+SHIFTED_NOW = os.environ.get("BL_TEST_NOW", "")
+_shifted: time_machine.travel | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """BL_TEST_NOW: the session starts at that moment and the clock ticks on from there.
+
+    Started before collection, so module constants computed at import see the shifted time too.
+    time-machine moves wall-clock reads (datetime.now, time.time), not time.monotonic, so timeouts
+    and rate limits behave as usual; subprocesses (the CLI, Synapse) keep the real clock."""
+    global _shifted
+    if SHIFTED_NOW and _shifted is None:
+        _shifted = time_machine.travel(dt.datetime.fromisoformat(SHIFTED_NOW), tick=True)
+        _shifted.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _shifted
+    if _shifted is not None:
+        _shifted.stop()
+        _shifted = None
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return f"clock shifted: BL_TEST_NOW={SHIFTED_NOW}" if SHIFTED_NOW else None
+
+
+def isolate_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No `Settings()` reads ./.env or a setting left in the environment (TELEGRAM_BOT_TOKEN, …)."""
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
+    for name in Settings.model_fields:
+        for variant in (name, name.upper()):
+            monkeypatch.delenv(variant, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate_settings(monkeypatch)
 
 
 def _pg_admin() -> sa.Engine | None:

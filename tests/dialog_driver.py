@@ -9,6 +9,7 @@ from handlers import dialog
 from handlers.state import ConversationState
 from handlers.turn import Option, Reply, Turn, TurnKind
 from knowledge.base import KnowledgeBase
+from tests.turns import make_turn
 
 
 @dataclass
@@ -26,19 +27,19 @@ class DialogDriver:
         return self.replies
 
     def command(self, name: str) -> list[Reply]:
-        return self._run(Turn(self.transport, self.user, TurnKind.COMMAND, command=name))
+        return self._run(make_turn(self.transport, self.user, TurnKind.COMMAND, command=name))
 
     def text(self, text: str) -> list[Reply]:
-        return self._run(Turn(self.transport, self.user, TurnKind.TEXT, text=text))
+        return self._run(make_turn(self.transport, self.user, TurnKind.TEXT, text=text))
 
     def option(self, option_id: str) -> list[Reply]:
-        return self._run(Turn(self.transport, self.user, TurnKind.OPTION, option_id=option_id))
+        return self._run(make_turn(self.transport, self.user, TurnKind.OPTION, option_id=option_id))
 
     def location(self, lat: float, lon: float) -> list[Reply]:
-        return self._run(Turn(self.transport, self.user, TurnKind.LOCATION, lat=lat, lon=lon))
+        return self._run(make_turn(self.transport, self.user, TurnKind.LOCATION, lat=lat, lon=lon))
 
     def unsupported(self) -> list[Reply]:
-        return self._run(Turn(self.transport, self.user, TurnKind.UNSUPPORTED))
+        return self._run(make_turn(self.transport, self.user, TurnKind.UNSUPPORTED))
 
     # --- what the user sees ---
     @property

@@ -12,9 +12,10 @@ from bot.conversation import ConversationService
 from bot.settings import load_settings
 from db.audit import AuditEntry
 from db.engine import make_engine
-from handlers.turn import Turn, TurnKind
+from handlers.turn import TurnKind
 from knowledge.base import KnowledgeBase
 from tests.test_cli import cli
+from tests.turns import make_turn
 
 ADMIN = "telegram:4711"
 
@@ -25,14 +26,14 @@ def _service(url: str, kb: KnowledgeBase) -> ConversationService:
 
 
 def _cmd(service: ConversationService, user: str, name: str) -> list[str]:
-    return [r.text for r in service.handle_sync(Turn("telegram", user, TurnKind.COMMAND, command=name))]
+    return [r.text for r in service.handle_sync(make_turn("telegram", user, TurnKind.COMMAND, command=name))]
 
 
 def _populate(service: ConversationService) -> None:
     answers = (("1", "Pflegekraft aus Uelzen, ich will mich weiterbilden"), ("2", "Betrieb in Winsen"))
     for uid, text in answers:
-        service.handle_sync(Turn("telegram", uid, TurnKind.COMMAND, command="start"))
-        service.handle_sync(Turn("telegram", uid, TurnKind.TEXT, text=text))
+        service.handle_sync(make_turn("telegram", uid, TurnKind.COMMAND, command="start"))
+        service.handle_sync(make_turn("telegram", uid, TurnKind.TEXT, text=text))
 
 
 def test_non_admins_get_the_unknown_command_answer(sqlite_url: str, kb: KnowledgeBase) -> None:
@@ -67,7 +68,7 @@ def test_cli_admin_stats_as_json(sqlite_url: str, kb: KnowledgeBase) -> None:
 
 def _turn(service: ConversationService, user: str, **kw: object) -> list[str]:
     kind = TurnKind.COMMAND if "command" in kw else TurnKind.OPTION if "option_id" in kw else TurnKind.TEXT
-    return [r.text for r in service.handle_sync(Turn("telegram", user, kind, **kw))]  # type: ignore[arg-type]
+    return [r.text for r in service.handle_sync(make_turn("telegram", user, kind, **kw))]
 
 
 def test_admin_adds_an_event_in_a_guided_dialog(database_url: str, kb: KnowledgeBase) -> None:
@@ -113,7 +114,7 @@ def test_admin_cancels_and_changes_events_after_confirmation(sqlite_url: str, kb
     assert "Welchen Termin" in _turn(service, "4711", command="termin_absagen")[0]
     assert f"Nr. {event_id}: Beratungstag (Beispiel)" in _turn(service, "4711", command="termin_absagen")[0]
     preview = service.handle_sync(
-        Turn("telegram", "4711", TurnKind.COMMAND, command="termin_absagen", args=str(event_id))
+        make_turn("telegram", "4711", TurnKind.COMMAND, command="termin_absagen", args=str(event_id))
     )
     assert "absagen" in preview[0].text and f"adm:cancel:{event_id}" in [o.id for o in preview[0].options]
     assert "Abgesagt" in _turn(service, "4711", option_id=f"adm:cancel:{event_id}")[0]
@@ -126,7 +127,9 @@ def test_admin_cancels_and_changes_events_after_confirmation(sqlite_url: str, kb
         upsert_events(s, [EventIn(id="ev-b", title="Infotag (Beispiel)", start=start, place="Winsen")], start)
         s.commit()
         other = s.execute(sa.select(Event.id).where(Event.uid == "ev-b")).scalar_one()
-    service.handle_sync(Turn("telegram", "4711", TurnKind.COMMAND, command="termin_aendern", args=str(other)))
+    service.handle_sync(
+        make_turn("telegram", "4711", TurnKind.COMMAND, command="termin_aendern", args=str(other))
+    )
     _turn(service, "4711", text="-")
     preview = _turn(service, "4711", text="Buchholz in der Nordheide, Rathaus")
     assert "Buchholz" in preview[0]

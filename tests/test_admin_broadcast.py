@@ -19,7 +19,7 @@ from db.engine import session_scope
 from db.event_models import Broadcast, Delivery, Subscription
 from db.models import User
 from db.privacy import delete_user
-from handlers.turn import Reply, Turn, TurnKind
+from handlers.turn import Reply, TurnKind
 from knowledge.base import KnowledgeBase
 from tests.reminders_support import (
     Clock,
@@ -29,6 +29,7 @@ from tests.reminders_support import (
     statuses,
     telegram_dispatcher,
 )
+from tests.turns import make_turn
 
 # PTB warns about its own RetryAfter attribute type whenever a 429 is parsed; not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")
@@ -44,7 +45,7 @@ def _service(engine: sa.Engine, kb: KnowledgeBase) -> ConversationService:
 
 def _say(service: ConversationService, user: str, at: dt.datetime = AFTERNOON, **kw: str) -> list[Reply]:
     kind = TurnKind.COMMAND if "command" in kw else TurnKind.OPTION if "option_id" in kw else TurnKind.TEXT
-    return service.handle_sync(Turn("telegram", user, kind, at=at, **kw))  # type: ignore[arg-type]
+    return service.handle_sync(make_turn("telegram", user, kind, at=at, **kw))
 
 
 def _texts(replies: list[Reply]) -> list[str]:

@@ -12,10 +12,11 @@ from handlers.feature_settings import FeatureSettings
 from handlers.state import Step
 from handlers.turn import Turn, TurnKind
 from knowledge.base import KnowledgeBase
+from tests.turns import make_turn
 
 
 def turn(kind: TurnKind, user: str = "42", **kw: object) -> Turn:
-    return Turn("console", user, kind, **kw)  # type: ignore[arg-type]
+    return make_turn("console", user, kind, **kw)
 
 
 def test_restart_mid_dialog_continues_where_the_user_was(database_url: str, kb: KnowledgeBase) -> None:

@@ -15,8 +15,10 @@ from handlers import dialog
 from handlers.state import ConversationState
 from handlers.turn import Turn, TurnKind
 from knowledge.base import KnowledgeBase
+from tests.turns import make_turn
 
-SEQUENCES = int(os.environ.get("DIALOG_PROPERTY_EXAMPLES", "10000"))
+# 1,000 random sequences in every run; `make test-long` (and CI) runs 10,000
+SEQUENCES = int(os.environ.get("DIALOG_PROPERTY_EXAMPLES", "1000"))
 
 REAL_OPTIONS = [
     "sit:betrieb", "sit:ausland", "dist:uelzen", "dist:ausserhalb", "sec:it", "sec:unbekannt",
@@ -39,16 +41,18 @@ texts = st.one_of(
     st.builds(lambda c, n: c * n, st.sampled_from(["a", "ü", "😀", "\u202e", "ب"]), st.integers(4000, 5000)),
 )
 turns = st.one_of(
-    st.builds(lambda t: Turn("console", "p", TurnKind.TEXT, text=t), texts),
-    st.builds(lambda o: Turn("console", "p", TurnKind.OPTION, option_id=o), st.sampled_from(REAL_OPTIONS)),
-    st.builds(lambda o: Turn("console", "p", TurnKind.OPTION, option_id=o), st.text(max_size=70)),
-    st.builds(lambda c: Turn("console", "p", TurnKind.COMMAND, command=c), st.sampled_from(COMMANDS)),
+    st.builds(lambda t: make_turn("console", "p", TurnKind.TEXT, text=t), texts),
     st.builds(
-        lambda la, lo: Turn("console", "p", TurnKind.LOCATION, lat=la, lon=lo),
+        lambda o: make_turn("console", "p", TurnKind.OPTION, option_id=o), st.sampled_from(REAL_OPTIONS)
+    ),
+    st.builds(lambda o: make_turn("console", "p", TurnKind.OPTION, option_id=o), st.text(max_size=70)),
+    st.builds(lambda c: make_turn("console", "p", TurnKind.COMMAND, command=c), st.sampled_from(COMMANDS)),
+    st.builds(
+        lambda la, lo: make_turn("console", "p", TurnKind.LOCATION, lat=la, lon=lo),
         st.floats(-90, 90),
         st.floats(-180, 180),
     ),
-    st.just(Turn("console", "p", TurnKind.UNSUPPORTED)),
+    st.just(make_turn("console", "p", TurnKind.UNSUPPORTED)),
 )
 
 
@@ -77,8 +81,12 @@ FEATURE_OPTIONS = [
 ]  # fmt: skip
 service_turns = st.one_of(
     turns,
-    st.builds(lambda c: Turn("console", "p", TurnKind.COMMAND, command=c), st.sampled_from(FEATURE_COMMANDS)),
-    st.builds(lambda o: Turn("console", "p", TurnKind.OPTION, option_id=o), st.sampled_from(FEATURE_OPTIONS)),
+    st.builds(
+        lambda c: make_turn("console", "p", TurnKind.COMMAND, command=c), st.sampled_from(FEATURE_COMMANDS)
+    ),
+    st.builds(
+        lambda o: make_turn("console", "p", TurnKind.OPTION, option_id=o), st.sampled_from(FEATURE_OPTIONS)
+    ),
 )
 
 

@@ -19,9 +19,10 @@ from db.event_models import Subscription
 from db.events import upsert_events
 from handlers import events as event_features
 from handlers.features import FeatureRegistry
-from handlers.turn import Option, Reply, Turn, TurnKind
+from handlers.turn import Option, Reply, TurnKind
 from knowledge.base import KnowledgeBase
 from knowledge.events import EventIn, parse_events_yaml, parse_ics
+from tests.turns import make_turn
 
 NOW = dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.UTC)
 
@@ -69,7 +70,7 @@ class User:
     replies: list[Reply] = field(default_factory=list)
 
     def _turn(self, kind: TurnKind, **kw: object) -> list[Reply]:
-        turn = Turn("telegram", self.user, kind, at=NOW, **kw)  # type: ignore[arg-type]
+        turn = make_turn("telegram", self.user, kind, at=NOW, **kw)
         self.replies = self.service.handle_sync(turn)
         return self.replies
 
@@ -255,7 +256,7 @@ def test_examples_are_flagged_and_never_shown_next_to_real_events(
 ) -> None:
     registry = FeatureRegistry()
     event_features.register(registry)
-    service = ConversationService(engine, kb, Settings(), registry)
+    service = ConversationService(engine, kb, feature_settings(Settings()), registry)
     with session_scope(engine) as session:
         upsert_events(session, parse_events_yaml(EXAMPLE.encode(), "ex.yaml"), NOW - dt.timedelta(days=30))
     demo = User(service, user="demo")
@@ -266,3 +267,13 @@ def test_examples_are_flagged_and_never_shown_next_to_real_events(
     demo.command("termine")
     assert "Meistertag Uelzen" in demo.text
     assert "Beispiel" not in demo.text
+
+
+def test_english_users_see_english_dates_and_times(service: ConversationService) -> None:
+    user = User(service, user="4712")
+    user._turn(TurnKind.COMMAND, command="termine", language="en")  # the client's language: English
+    text = user.text
+    assert "Wed, 10 Mar 2027, 17:00–19:00" in text
+    assert "10.03.2027" not in text and "Mi." not in text
+    user._turn(TurnKind.OPTION, option_id="abo:start", language="en")  # Telegram sends it with every update
+    assert "never between 21:00 and 08:00" in user.text

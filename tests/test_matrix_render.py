@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from hypothesis import given
@@ -25,6 +26,7 @@ from handlers.catalogue import t
 from handlers.turn import Attachment, Link, Option, Reply, TurnKind
 
 ROOM = "!room:example.org"
+AT = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)  # the turn's stamp, as the runtime's clock gives it
 BOT = "@lotse:example.org"
 SECTORS = (
     Option("sec:handwerk", "Handwerk"),
@@ -101,40 +103,42 @@ def test_every_number_shown_picks_exactly_its_option(labels: list[str]) -> None:
     shown = re.findall(r"^(\d+)\) ", out.contents[0]["body"], flags=re.MULTILINE)
     assert [int(n) for n in shown] == list(range(1, len(options) + 1))
     for n in shown:
-        turn = parse_text(ROOM, n, out.options)
+        turn = parse_text(ROOM, n, out.options, AT)
         assert turn.kind is TurnKind.OPTION and turn.option_id == options[int(n) - 1].id
         reaction = (
-            parse_reaction(ROOM, KEYCAPS[int(n) - 1], "$ev", out.options, ["$ev"]) if int(n) <= 10 else None
+            parse_reaction(ROOM, KEYCAPS[int(n) - 1], "$ev", out.options, ["$ev"], AT)
+            if int(n) <= 10
+            else None
         )
         assert reaction is None or reaction.option_id == options[int(n) - 1].id
 
 
 # --- reading ----------------------------------------------------------------------------
 def test_numbers_pick_options_but_postcodes_stay_text() -> None:
-    assert parse_text(ROOM, " 3. ", SECTORS).option_id == "sec:logistik"
-    assert parse_text(ROOM, "Nr. 2", SECTORS).option_id == "sec:it"
-    assert parse_text(ROOM, "4", SECTORS).kind is TurnKind.TEXT  # out of range: the dialog explains
-    postcode = parse_text(ROOM, "29525", SECTORS)
+    assert parse_text(ROOM, " 3. ", SECTORS, AT).option_id == "sec:logistik"
+    assert parse_text(ROOM, "Nr. 2", SECTORS, AT).option_id == "sec:it"
+    assert parse_text(ROOM, "4", SECTORS, AT).kind is TurnKind.TEXT  # out of range: the dialog explains
+    postcode = parse_text(ROOM, "29525", SECTORS, AT)
     assert postcode.kind is TurnKind.TEXT and postcode.text == "29525"
-    assert parse_text(ROOM, "1", ()).kind is TurnKind.TEXT  # nothing shown yet
+    assert parse_text(ROOM, "1", (), AT).kind is TurnKind.TEXT  # nothing shown yet
 
 
 def test_labels_typed_exactly_or_with_a_typo() -> None:
-    assert parse_text(ROOM, "handwerk", SECTORS).option_id == "sec:handwerk"
-    assert parse_text(ROOM, "Handwek", SECTORS).option_id == "sec:handwerk"
-    assert parse_text(ROOM, "it/digitales", SECTORS).option_id == "sec:it"
-    free = parse_text(ROOM, "Ich bin Dachdecker in Winsen", SECTORS)
+    assert parse_text(ROOM, "handwerk", SECTORS, AT).option_id == "sec:handwerk"
+    assert parse_text(ROOM, "Handwek", SECTORS, AT).option_id == "sec:handwerk"
+    assert parse_text(ROOM, "it/digitales", SECTORS, AT).option_id == "sec:it"
+    free = parse_text(ROOM, "Ich bin Dachdecker in Winsen", SECTORS, AT)
     assert free.kind is TurnKind.TEXT
     two_cards = (Option("offer:a", "Details"), Option("offer:b", "Details"))
     assert match_label("Details", two_cards) is None  # ambiguous: the number decides
 
 
 def test_bang_commands_with_or_without_umlauts() -> None:
-    turn = parse_text(ROOM, "!Löschen jetzt", SECTORS)
+    turn = parse_text(ROOM, "!Löschen jetzt", SECTORS, AT)
     assert (turn.kind, turn.command, turn.args) == (TurnKind.COMMAND, "loeschen", "jetzt")
-    assert parse_text(ROOM, "!termine", ()).command == "termine"
+    assert parse_text(ROOM, "!termine", (), AT).command == "termine"
     assert command_name("Zurück") == "zurueck"
-    assert parse_text(ROOM, "! nicht", ()).kind is TurnKind.TEXT
+    assert parse_text(ROOM, "! nicht", (), AT).kind is TurnKind.TEXT
 
 
 def test_quoted_reply_fallback_is_dropped() -> None:
@@ -146,10 +150,10 @@ def test_quoted_reply_fallback_is_dropped() -> None:
 def test_number_reactions_only_on_the_message_with_the_options() -> None:
     assert keycap_number("3️⃣") == 3 and keycap_number("3\u20e3") == 3 and keycap_number("🔟") == 10
     assert keycap_number("👍") is None
-    turn = parse_reaction(ROOM, "2️⃣", "$question", SECTORS, ["$question"])
+    turn = parse_reaction(ROOM, "2️⃣", "$question", SECTORS, ["$question"], AT)
     assert turn is not None and turn.option_id == "sec:it"
-    assert parse_reaction(ROOM, "2️⃣", "$older", SECTORS, ["$question"]) is None
-    assert parse_reaction(ROOM, "9️⃣", "$question", SECTORS, ["$question"]) is None
+    assert parse_reaction(ROOM, "2️⃣", "$older", SECTORS, ["$question"], AT) is None
+    assert parse_reaction(ROOM, "9️⃣", "$question", SECTORS, ["$question"], AT) is None
 
 
 def test_group_messages_count_only_when_the_bot_is_addressed() -> None:
@@ -168,7 +172,7 @@ def test_group_messages_count_only_when_the_bot_is_addressed() -> None:
 
 
 def test_shared_location_becomes_a_location_turn() -> None:
-    turn = _location_turn(ROOM, {"geo_uri": "geo:53.2509,10.4142;u=35"}, at=parse_text(ROOM, "x", ()).at)
+    turn = _location_turn(ROOM, {"geo_uri": "geo:53.2509,10.4142;u=35"}, at=AT)
     assert turn is not None and turn.kind is TurnKind.LOCATION and (turn.lat, turn.lon) == (53.2509, 10.4142)
     assert _location_turn(ROOM, {"geo_uri": "geo:abc"}, at=turn.at) is None
 

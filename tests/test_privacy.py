@@ -15,8 +15,9 @@ from db.engine import make_engine, session_scope
 from db.models import User
 from db.privacy import purge_inactive
 from db.schema import metadata
-from handlers.turn import Turn, TurnKind
+from handlers.turn import TurnKind
 from knowledge.base import KnowledgeBase
+from tests.turns import make_turn
 
 
 def _service(url: str, kb: KnowledgeBase) -> ConversationService:
@@ -28,7 +29,7 @@ def _service(url: str, kb: KnowledgeBase) -> ConversationService:
 
 def _say(service: ConversationService, user: str, **kw: object) -> list:  # type: ignore[type-arg]
     kind = TurnKind.COMMAND if "command" in kw else TurnKind.OPTION if "option_id" in kw else TurnKind.TEXT
-    return service.handle_sync(Turn("telegram", user, kind, **kw))  # type: ignore[arg-type]
+    return service.handle_sync(make_turn("telegram", user, kind, **kw))
 
 
 def _rows_mentioning(engine: sa.Engine, user_id: int, external_id: str) -> dict[str, int]:
@@ -141,7 +142,7 @@ def test_inactive_users_are_purged_after_the_retention_period(database_url: str,
 
 def test_language_follows_the_client_and_can_be_switched(sqlite_url: str, kb: KnowledgeBase) -> None:
     service = _service(sqlite_url, kb)
-    start = Turn("telegram", "en1", TurnKind.COMMAND, command="start", language="en-GB")
+    start = make_turn("telegram", "en1", TurnKind.COMMAND, command="start", language="en-GB")
     english = service.handle_sync(start)
     assert "Hello!" in english[0].text and english[-1].options[0].label == "Employer / business"
     german = _say(service, "de1", command="start")
@@ -186,5 +187,5 @@ def test_default_language_applies_when_the_client_gives_none(sqlite_url: str, kb
     settings = load_settings(_env_file=None, default_language="en")
     service = ConversationService(make_engine(sqlite_url), kb, feature_settings(settings), build_features())
     assert "Hello!" in _say(service, "x1", command="start")[0].text
-    german_client = Turn("telegram", "x2", TurnKind.COMMAND, command="start", language="de")
+    german_client = make_turn("telegram", "x2", TurnKind.COMMAND, command="start", language="de")
     assert "Guten Tag" in service.handle_sync(german_client)[0].text

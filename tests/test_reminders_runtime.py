@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 
 import sqlalchemy as sa
+import time_machine
 from sqlmodel import Session, select
 
 from bot import runner
@@ -15,9 +16,14 @@ from bot.reminders.runtime import ReminderRuntime
 from bot.settings import Settings
 from db.event_models import Delivery
 from db.types import utcnow
-from tests.reminders_support import RecordingSender, add_event, add_subscribers
+from tests.reminders_support import RecordingSender, add_event, add_subscribers, local
+
+# 10:00 Berlin: "now + 90 minutes" is still today (at 23:00 it would be tomorrow). Ticking, because the
+# scheduler really waits; pinned, because the reminder's "Heute" depends on the hour.
+MORNING = time_machine.travel(local(2026, 6, 10, 10, 0), tick=True)
 
 
+@MORNING
 async def test_start_up_tick_sends_what_was_missed_while_the_bot_was_down(engine: sa.Engine) -> None:
     now = utcnow()
     # the 2-hour mark passed 30 minutes ago, while "the bot was down"; the event is still ahead
@@ -42,6 +48,7 @@ async def test_start_up_tick_sends_what_was_missed_while_the_bot_was_down(engine
         assert session.exec(select(Delivery.claimed_by)).all() == [None]
 
 
+@MORNING
 async def test_stop_while_draining_finishes_in_flight_and_releases_the_rest(engine: sa.Engine) -> None:
     now = utcnow()
     add_event(engine, now - dt.timedelta(days=3), start=now + dt.timedelta(minutes=90))

@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from sqlmodel import Session, select
 
 from bot import runner
@@ -114,6 +115,7 @@ def _with_text(api: BotApiStandIn, chat: int, part: str) -> str | None:
     return next((m.text for m in api.messages(chat) if part in m.text), None)
 
 
+@time_machine.travel(local(2026, 6, 10, 10, 0), tick=True)  # the event at +90 min is today
 async def test_subscribe_get_reminded_and_unsubscribe_in_telegram(
     engine: sa.Engine, kb: KnowledgeBase
 ) -> None:

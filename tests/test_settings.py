@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +88,22 @@ def test_admin_ids_accept_exactly_the_registered_transports() -> None:
         assert parse_admin_ids(f"{spec.name}:x") == {(spec.name, "x")}
     with pytest.raises(ValueError):
         parse_admin_ids("signal:+49123")
+
+
+def test_a_developers_env_file_and_environment_do_not_reach_the_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The autouse fixture in conftest: a bad .env in cwd and stray variables leave the defaults intact."""
+    from bot.settings import Settings
+    from tests.conftest import isolate_settings
+
+    dotenv = "REMINDER_LEAD_TIMES=0d\nTELEGRAM_BOT_TOKEN=123:from-dotenv\nADMIN_IDS=telegram:666\n"
+    (tmp_path / ".env").write_text(dotenv, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://stray@nowhere/db")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:from-environment")
+    isolate_settings(monkeypatch)  # what the autouse fixture did before this test set its variables
+    for settings in (Settings(), load_settings()):
+        assert settings.database_url.startswith("sqlite:///")
+        assert settings.lead_times == (dt.timedelta(days=7), dt.timedelta(days=1))
+        assert not settings.telegram_enabled and not settings.admin_ids

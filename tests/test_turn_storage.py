@@ -21,11 +21,12 @@ from db.models import Conversation, Profile, User
 from db.privacy import purge_inactive
 from handlers.turn import Turn, TurnKind
 from knowledge.base import KnowledgeBase
+from tests.turns import make_turn
 
 
 def _turn(user: str = "7", **kw: object) -> Turn:
     kind = TurnKind.OPTION if "option_id" in kw else TurnKind.COMMAND
-    return Turn("telegram", user, kind, **kw)  # type: ignore[arg-type]
+    return make_turn("telegram", user, kind, **kw)
 
 
 def _user(engine: sa.Engine, external_id: str = "7") -> User:
@@ -118,15 +119,20 @@ def test_one_users_turns_wait_for_each_other_across_processes(postgres_url: str,
             target=lambda: result.append([r.text for r in other.handle_sync(_turn(option_id="dist:uelzen"))])
         )
         worker.start()
-        with holder_engine.connect() as watch:  # bounded wait until process B's turn waits for the lock
-            for _ in range(500):
+        holder_pid = s.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        # autocommit: every poll is its own transaction, so PostgreSQL answers from a fresh snapshot
+        # (inside one transaction pg_stat_activity would repeat the first answer forever)
+        with holder_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch:
+            deadline = time.monotonic() + 30  # a bound for a busy machine, not a speed assertion
+            while True:
                 waiting = watch.execute(
                     sa.text(
                         "SELECT count(*) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                    )
+                        "WHERE datname = current_database() AND :holder = ANY(pg_blocking_pids(pid))"
+                    ),
+                    {"holder": holder_pid},
                 ).scalar_one()
-                if waiting:
+                if waiting or time.monotonic() > deadline:
                     break
                 time.sleep(0.01)
         assert waiting and not result  # B is blocked, not answered from the old state

@@ -72,23 +72,22 @@ def command_name(raw: str) -> str:
     return raw.casefold().translate(_TRANSLIT)
 
 
-def parse_text(room_id: str, text: str, options: Sequence[Option], at: dt.datetime | None = None) -> Turn:
-    stamp = at or dt.datetime.now(dt.UTC)
+def parse_text(room_id: str, text: str, options: Sequence[Option], at: dt.datetime) -> Turn:
     body = text.strip()
     if body.startswith(COMMAND_PREFIX) and len(body) > 1 and not body[1].isspace():
         name, _, args = body[1:].partition(" ")
         return Turn(
-            TRANSPORT, room_id, TurnKind.COMMAND, command=command_name(name), args=args.strip(), at=stamp
+            TRANSPORT, room_id, TurnKind.COMMAND, command=command_name(name), args=args.strip(), at=at
         )
     number = _NUMBER.match(body)
     if number and options:
         index = int(number.group(1)) - 1
         if 0 <= index < len(options):
-            return Turn(TRANSPORT, room_id, TurnKind.OPTION, option_id=options[index].id, at=stamp)
+            return Turn(TRANSPORT, room_id, TurnKind.OPTION, option_id=options[index].id, at=at)
     chosen = match_label(body, options)
     if chosen is not None:
-        return Turn(TRANSPORT, room_id, TurnKind.OPTION, option_id=chosen.id, at=stamp)
-    return Turn(TRANSPORT, room_id, TurnKind.TEXT, text=text, at=stamp)
+        return Turn(TRANSPORT, room_id, TurnKind.OPTION, option_id=chosen.id, at=at)
+    return Turn(TRANSPORT, room_id, TurnKind.TEXT, text=text, at=at)
 
 
 def parse_reaction(
@@ -97,14 +96,13 @@ def parse_reaction(
     reacts_to: str,
     options: Sequence[Option],
     option_events: Sequence[str],
-    at: dt.datetime | None = None,
+    at: dt.datetime,
 ) -> Turn | None:
     """Only a number emoji on a message that showed the current options counts; others are ignored."""
     number = keycap_number(key)
     if number is None or reacts_to not in option_events or number > len(options):
         return None
-    stamp = at or dt.datetime.now(dt.UTC)
-    return Turn(TRANSPORT, room_id, TurnKind.OPTION, option_id=options[number - 1].id, at=stamp)
+    return Turn(TRANSPORT, room_id, TurnKind.OPTION, option_id=options[number - 1].id, at=at)
 
 
 @dataclass(frozen=True, slots=True)

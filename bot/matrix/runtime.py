@@ -37,6 +37,7 @@ from nio import (
     SyncResponse,
 )
 
+from bot.clock import Clock, system_clock
 from bot.conversation import ConversationService
 from bot.matrix import state
 from bot.matrix.client import MatrixStartupError, connect
@@ -98,7 +99,11 @@ class MatrixRuntime:
     """`start()` logs in and catches up; then a background task syncs until `stop()`."""
 
     def __init__(
-        self, settings: Settings, service: ConversationService, sync_timeout_ms: int = SYNC_TIMEOUT_MS
+        self,
+        settings: Settings,
+        service: ConversationService,
+        sync_timeout_ms: int = SYNC_TIMEOUT_MS,
+        clock: Clock = system_clock,
     ):
         if not settings.matrix_user_id:
             raise ValueError("MATRIX_USER_ID is not set")
@@ -107,6 +112,7 @@ class MatrixRuntime:
         self.engine = service.engine
         self.account = settings.matrix_user_id
         self.sync_timeout_ms = sync_timeout_ms
+        self.clock = clock  # stamps each turn when it arrives: the dialog's "now"
         rate = settings.matrix_send_rate
         limiter = RateLimiter(rate, per_key_rate=rate, burst=max(1.0, 2 * rate), per_key_burst=5.0)
         self.allow = AllowList.parse(settings.matrix_allow_rooms)  # a typo stops the start, loudly
@@ -318,7 +324,7 @@ class MatrixRuntime:
         if room is None:
             return
         group = len(room.users) > 2
-        at = _event_time(event)
+        at = self.clock()
         turn: Turn | None = None
         if isinstance(event, RoomMessageText | RoomMessageEmote):
             if _is_edit(event.source.get("content", {})):
@@ -366,7 +372,9 @@ class MatrixRuntime:
             name = room.user_name(self.account) or self.account
             replies = [Reply(t(lang, "matrix.group_greeting", p=COMMAND_PREFIX, name=name))]
         else:
-            replies = await self.service.handle(Turn(TRANSPORT, room_id, TurnKind.COMMAND, command="resume"))
+            replies = await self.service.handle(
+                Turn(TRANSPORT, room_id, TurnKind.COMMAND, command="resume", at=self.clock())
+            )
         await asyncio.to_thread(state.mark_greeted, self.engine, self.account, room_id)
         if replies:
             await self.sender.deliver(room_id, replies, plain_ok=plain_ok)
@@ -432,13 +440,6 @@ def _is_edit(content: dict[str, Any]) -> bool:
 
 def _own_join(event: Any, account: str) -> bool:
     return isinstance(event, RoomMemberEvent) and event.state_key == account and event.membership == "join"
-
-
-def _event_time(event: Any) -> dt.datetime:
-    ts = getattr(event, "server_timestamp", None)
-    if isinstance(ts, int) and ts > 0:
-        return dt.datetime.fromtimestamp(ts / 1000, dt.UTC)
-    return dt.datetime.now(dt.UTC)
 
 
 def _location_turn(room_id: str, content: dict[str, Any], at: dt.datetime) -> Turn | None:

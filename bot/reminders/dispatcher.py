@@ -26,6 +26,7 @@ from typing import TypeVar
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+from bot.clock import Clock, system_clock
 from bot.outbound import DeliveryResult, DeliveryStatus, Sender
 from bot.reminders.planner import ReminderRules
 from bot.transports import command_prefix
@@ -34,13 +35,11 @@ from db.deliveries import NOTICE_KINDS, Claimed, PlanReport
 from db.engine import is_postgres, session_scope
 from db.event_models import DeliveryKind, Event
 from db.events import organiser_names
-from db.types import utcnow
 from handlers.events import broadcast_reply, delivery_reply
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[object]]
 ERROR_BACKOFF = 30.0  # seconds before retrying after an unexpected error in a Sender
 
@@ -105,7 +104,7 @@ class Dispatcher:
         concurrency: int = 4,
         lease: dt.timedelta = dt.timedelta(minutes=5),
         max_retry_wait: float = 60.0,
-        clock: Clock = utcnow,
+        clock: Clock = system_clock,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.engine = engine

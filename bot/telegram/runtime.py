@@ -28,6 +28,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.clock import Clock, system_clock
 from bot.conversation import ConversationService
 from bot.settings import Settings
 from bot.telegram import render
@@ -77,12 +78,14 @@ class TelegramRuntime:
         *,
         limiter: TelegramRateLimiter | None = None,
         poll_timeout: float = 10.0,
+        clock: Clock = system_clock,
     ) -> None:
         if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
             raise TelegramStartError("TELEGRAM_BOT_TOKEN ist nicht gesetzt.")
         self.settings = settings
         self.service = service
         self.poll_timeout = poll_timeout
+        self.clock = clock  # stamps each turn: the dialog's "now"
         self.limiter = limiter or TelegramRateLimiter(
             settings.telegram_send_rate,
             settings.telegram_per_chat_rate,
@@ -194,7 +197,7 @@ class TelegramRuntime:
         message = update.message
         if message is None:
             return
-        turn = message_turn(message, self._bot_username, self._bot_id)
+        turn = message_turn(message, self._bot_username, self._bot_id, self.clock())
         if turn is not None:
             await self._answer_turn(turn, message.chat.id)
 
@@ -202,7 +205,7 @@ class TelegramRuntime:
         query = update.callback_query
         if query is None:
             return
-        press = press_of(query)
+        press = press_of(query, self.clock())
         if press is None or press.turn is None:
             lang = normalise_language(query.from_user.language_code if query.from_user else None)
             await _answer_query(query, t(lang, "telegram.stale_button"))

@@ -9,6 +9,7 @@ its messages; everything else in the group is none of its business.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -67,7 +68,7 @@ def _strip_mention(text: str, bot_username: str) -> str:
     return re.sub(rf"@{re.escape(bot_username)}\b", " ", text, flags=re.IGNORECASE).strip()
 
 
-def message_turn(message: Message, bot_username: str, bot_id: int) -> Turn | None:
+def message_turn(message: Message, bot_username: str, bot_id: int, at: dt.datetime) -> Turn | None:
     """The turn for a message, or None when the bot should stay silent."""
     language = message.from_user.language_code if message.from_user else None
     user_id = user_id_for(message.chat.id)
@@ -85,12 +86,14 @@ def message_turn(message: Message, bot_username: str, bot_id: int) -> Turn | Non
             command = parse_command(text, bot_username)
             if command is not None:
                 name, args = command
-                return Turn(TRANSPORT, user_id, TurnKind.COMMAND, command=name, args=args, language=language)
+                return Turn(
+                    TRANSPORT, user_id, TurnKind.COMMAND, command=name, args=args, language=language, at=at
+                )
         if group:
             if not (_mentions_bot(message, bot_username, bot_id) or reply_to_bot):
                 return None
             text = _strip_mention(text, bot_username)
-        return Turn(TRANSPORT, user_id, TurnKind.TEXT, text=text, language=language)
+        return Turn(TRANSPORT, user_id, TurnKind.TEXT, text=text, language=language, at=at)
     if group and not reply_to_bot:
         return None
     location = message.location or (message.venue.location if message.venue else None)
@@ -102,13 +105,14 @@ def message_turn(message: Message, bot_username: str, bot_id: int) -> Turn | Non
             lat=location.latitude,
             lon=location.longitude,
             language=language,
+            at=at,
         )
     if message.effective_attachment is not None or message.caption is not None:
-        return Turn(TRANSPORT, user_id, TurnKind.UNSUPPORTED, language=language)
+        return Turn(TRANSPORT, user_id, TurnKind.UNSUPPORTED, language=language, at=at)
     return None  # service messages: somebody joined, a title changed, …
 
 
-def press_of(query: CallbackQuery) -> Press | None:
+def press_of(query: CallbackQuery, at: dt.datetime) -> Press | None:
     """None for presses the bot cannot place at all (inline-mode messages without a chat)."""
     message = query.message
     if message is None:
@@ -119,7 +123,12 @@ def press_of(query: CallbackQuery) -> Press | None:
     if decoded is None:
         return Press(None, chat_id, message.message_id, False)
     turn = Turn(
-        TRANSPORT, user_id_for(chat_id), TurnKind.OPTION, option_id=decoded.option_id, language=language
+        TRANSPORT,
+        user_id_for(chat_id),
+        TurnKind.OPTION,
+        option_id=decoded.option_id,
+        language=language,
+        at=at,
     )
     # an inaccessible (very old) message cannot be edited: only fresh ones are replaced in place
     editable = decoded.on_question and isinstance(message, Message)
