@@ -19,8 +19,9 @@ from bot.app import build_features, feature_settings
 from bot.conversation import ConversationService
 from bot.settings import load_settings
 from db.engine import make_engine
-from handlers.turn import Turn, TurnKind
+from handlers.turn import TurnKind
 from knowledge.base import KnowledgeBase
+from tests.turns import make_turn
 
 PERSONAL = [
     "Schmidtbauer",
@@ -77,7 +78,7 @@ def test_no_table_keeps_names_health_words_phone_numbers_or_addresses(
     svc, engine = service
 
     def send(kind: TurnKind, **kw: object) -> None:
-        svc.handle_sync(Turn("console", "u1", kind, **kw))  # type: ignore[arg-type]
+        svc.handle_sync(make_turn("console", "u1", kind, **kw))
 
     send(TurnKind.COMMAND, command="start")
     for text in MESSAGES:  # while the bot asks its questions

@@ -14,7 +14,8 @@ from bot.conversation import ConversationService
 from bot.outbound import DeliveryResult, DeliveryStatus
 from bot.settings import Settings, load_settings
 from bot.transport_spec import TransportSpec
-from handlers.turn import Reply, Turn, TurnKind
+from handlers.turn import Reply, TurnKind
+from tests.turns import make_turn
 
 FAX_USER = "+49 4131 1"
 
@@ -37,7 +38,7 @@ class FaxRuntime:
         self.service = service
 
     async def start(self) -> None:
-        replies = await self.service.handle(Turn("fax", FAX_USER, TurnKind.COMMAND, command="hilfe"))
+        replies = await self.service.handle(make_turn("fax", FAX_USER, TurnKind.COMMAND, command="hilfe"))
         self.log.append("#termine" if "#termine" in replies[0].text else replies[0].text)
         self.stop_run.set()
 
