@@ -43,14 +43,46 @@ class FeatureContext:
         return is_admin(self.settings, self.turn)
 
     @property
+    def private(self) -> bool:
+        """A 1:1 conversation with the sender (see `bind_person`): personal data may be shown here."""
+        return self.turn.private and self.state.private_with == self.turn.sender_id
+
+    @property
     def actor(self) -> str:
-        """Who acts, for the audit log: transport and external id."""
-        return f"{self.turn.transport}:{self.turn.user_id}"
+        """Who acts, for the audit log: transport and the person's external id."""
+        return f"{self.turn.transport}:{self.turn.sender_id}"
 
 
 def is_admin(settings: Any, turn: Turn) -> bool:
+    """Admin rights belong to a person (the sender), never to a group chat or room."""
     admins = getattr(settings, "admins", frozenset())
-    return (turn.transport, turn.user_id) in admins
+    return (turn.transport, turn.sender_id) in admins
+
+
+def bind_person(state: ConversationState, turn: Turn) -> None:
+    """Remembers whom a private conversation is with, on its first private turn.
+
+    A conversation stays bound to that person: if a Matrix room later holds only the bot and
+    somebody else, that is not a private conversation with the newcomer.
+    """
+    if turn.private and state.private_with is None:
+        state.private_with = turn.sender_id
+
+
+def run_feature(handler: FeatureHandler, ctx: FeatureContext) -> list[Reply]:
+    """Runs a handler; a question it leaves pending (or a draft it changed) belongs to the sender."""
+    pending, draft = ctx.state.pending, ctx.state.draft
+    replies = handler(ctx)
+    state = ctx.state
+    if state.pending is None:
+        state.owner = None
+    elif state.pending != pending or state.draft != draft or state.owner is None:
+        state.owner = ctx.turn.sender_id
+    return replies
+
+
+def not_yours(ctx: FeatureContext) -> list[Reply]:
+    return [Reply(ctx.t("not_yours"))]
 
 
 FeatureHandler = Callable[[FeatureContext], list[Reply]]
@@ -65,6 +97,9 @@ class FeatureRegistry:
     result_extras: list[tuple[str, str]] = field(default_factory=list)
     # commands, option prefixes and pending keys only admins reach; for everyone else they do not exist
     admin_only: set[str] = field(default_factory=set)
+    # option prefixes that answer a pending question: only its owner may press them (pending answers
+    # always belong to the owner)
+    owned: set[str] = field(default_factory=set)
 
     def command(self, *names: str, admin: bool = False) -> Callable[[FeatureHandler], FeatureHandler]:
         def deco(fn: FeatureHandler) -> FeatureHandler:
@@ -76,11 +111,15 @@ class FeatureRegistry:
 
         return deco
 
-    def options(self, prefix: str, admin: bool = False) -> Callable[[FeatureHandler], FeatureHandler]:
+    def options(
+        self, prefix: str, admin: bool = False, owned: bool = False
+    ) -> Callable[[FeatureHandler], FeatureHandler]:
         def deco(fn: FeatureHandler) -> FeatureHandler:
             self.option_prefixes[prefix] = fn
             if admin:
                 self.admin_only.add(f"opt:{prefix}")
+            if owned:
+                self.owned.add(f"opt:{prefix}")
             return fn
 
         return deco
@@ -93,6 +132,10 @@ class FeatureRegistry:
             return fn
 
         return deco
+
+    def result_extra(self, option_id: str, label_key: str) -> None:
+        if (option_id, label_key) not in self.result_extras:
+            self.result_extras.append((option_id, label_key))
 
     def resolve(self, turn: Turn, state: ConversationState, admin: bool = False) -> FeatureHandler | None:
         if turn.kind is TurnKind.COMMAND:
@@ -107,4 +150,9 @@ class FeatureRegistry:
             return None
         if key in self.admin_only and not admin:
             return None  # non-admins get exactly what an unknown command or stale button gets
+        if handler is not None and state.owner not in (None, turn.sender_id):
+            if key.startswith("pending:"):
+                return None  # somebody else's question: the text is for the dialog
+            if key in self.owned:
+                return not_yours
         return handler

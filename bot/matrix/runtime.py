@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from dataclasses import replace
 from typing import Any
 
 from nio import (
@@ -257,6 +258,9 @@ class MatrixRuntime:
             await self._membership(room_id, event)
         if turn is None:
             return
+        # the room is the conversation; the person is the sender. Private: the bot and them alone
+        private = set(room.users) == {self.account, event.sender}
+        turn = replace(turn, sender_id=event.sender, private=private)
         replies = await self.service.handle(turn)
         if replies:
             await self.sender.deliver(room_id, replies)
@@ -274,7 +278,9 @@ class MatrixRuntime:
             name = room.user_name(self.account) or self.account
             replies = [Reply(t(lang, "matrix.group_greeting", p="!", name=name))]
         else:
-            replies = await self.service.handle(Turn(TRANSPORT, room_id, TurnKind.COMMAND, command="resume"))
+            # nobody wrote yet: a turn of nobody in particular, which binds the room to no one
+            hello = Turn(TRANSPORT, room_id, TurnKind.COMMAND, command="resume", private=False)
+            replies = await self.service.handle(hello)
         await asyncio.to_thread(state.mark_greeted, self.engine, self.account, room_id)
         if replies:
             await self.sender.deliver(room_id, replies, plain_ok=plain_ok)
