@@ -26,7 +26,7 @@ from db.engine import session_scope
 from db.models import User
 from handlers import dialog
 from handlers.catalogue import normalise_language, t
-from handlers.features import FeatureContext, FeatureRegistry, bind_person, is_admin, run_feature
+from handlers.features import FeatureContext, FeatureRegistry, bind_person, carry_over, is_admin, run_feature
 from handlers.state import ConversationState
 from handlers.turn import Reply, Turn
 from knowledge.base import KnowledgeBase
@@ -96,7 +96,6 @@ class ConversationService:
                 state = dialog.with_language(ConversationState.restore(record.state), hint)
                 lang = state.language
                 bind_person(state, turn)
-                person = state.private_with
                 handler = self.features.resolve(turn, state, is_admin(self.settings, turn))
                 if handler is not None:
                     user = session.get(User, record.user_id)
@@ -116,8 +115,9 @@ class ConversationService:
                     state = ctx.state
                     session.flush()  # the feature's own changes first; the turn's writes go last
                 else:
+                    before = state
                     state, replies = dialog.step(state, turn, self.dialog_ctx)
-                state.private_with = person  # a restart of the dialog does not change whose chat this is
+                    carry_over(before, state, turn)
                 users.close_turn(
                     session,
                     record,

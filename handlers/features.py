@@ -69,6 +69,15 @@ def bind_person(state: ConversationState, turn: Turn) -> None:
         state.private_with = turn.sender_id
 
 
+def carry_over(before: ConversationState, after: ConversationState, turn: Turn) -> None:
+    """What a dialog step (even a restart) must not drop: whose private chat this is, and a question
+    pending for somebody else in a group (another member's advisory turn does not end an admin's
+    wizard)."""
+    after.private_with = before.private_with
+    if before.owner not in (None, turn.sender_id):
+        after.pending, after.draft, after.owner = before.pending, dict(before.draft), before.owner
+
+
 def run_feature(handler: FeatureHandler, ctx: FeatureContext) -> list[Reply]:
     """Runs a handler; a question it leaves pending (or a draft it changed) belongs to the sender."""
     pending, draft = ctx.state.pending, ctx.state.draft
@@ -82,7 +91,9 @@ def run_feature(handler: FeatureHandler, ctx: FeatureContext) -> list[Reply]:
 
 
 def not_yours(ctx: FeatureContext) -> list[Reply]:
-    return [Reply(ctx.t("not_yours"))]
+    """A button of a question asked to somebody else in the group: ignored without a word, so the
+    question stays on screen for its owner (an answer would replace it on Telegram)."""
+    return []
 
 
 FeatureHandler = Callable[[FeatureContext], list[Reply]]
@@ -148,11 +159,11 @@ class FeatureRegistry:
             key, handler = f"pending:{pending}", self.pending.get(pending)
         else:
             return None
-        if key in self.admin_only and not admin:
-            return None  # non-admins get exactly what an unknown command or stale button gets
-        if handler is not None and state.owner not in (None, turn.sender_id):
+        if state.owner not in (None, turn.sender_id):
             if key.startswith("pending:"):
                 return None  # somebody else's question: the text is for the dialog
             if key in self.owned:
                 return not_yours
+        if key in self.admin_only and not admin:
+            return None  # non-admins get exactly what an unknown command or stale button gets
         return handler
