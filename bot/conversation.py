@@ -95,7 +95,7 @@ class ConversationService:
                 record = users.open_turn(session, turn.transport, turn.user_id, lang)
                 state = dialog.with_language(ConversationState.restore(record.state), hint)
                 lang = state.language
-                bind_person(state, turn)
+                state = bind_person(state, turn)
                 handler = self.features.resolve(turn, state, is_admin(self.settings, turn))
                 if handler is not None:
                     user = session.get(User, record.user_id)

@@ -59,21 +59,28 @@ def is_admin(settings: Any, turn: Turn) -> bool:
     return (turn.transport, turn.sender_id) in admins
 
 
-def bind_person(state: ConversationState, turn: Turn) -> None:
-    """Remembers whom a private conversation is with, on its first private turn.
+def bind_person(state: ConversationState, turn: Turn) -> ConversationState:
+    """Binds a conversation to the person of its first private turn, and keeps it that way.
 
-    A conversation stays bound to that person: if a Matrix room later holds only the bot and
-    somebody else, that is not a private conversation with the newcomer.
+    If a Matrix room later holds only the bot and somebody else, that is not a private chat with
+    the newcomer. When a person's private conversation turns into a shared one (somebody else
+    writes, or the room has more members), its answers are dropped once: the shared dialog starts
+    empty and shows nobody the earlier person's profile.
     """
-    if turn.private and state.private_with is None:
-        state.private_with = turn.sender_id
+    if state.private_with is None:
+        if turn.private:
+            state.private_with = turn.sender_id
+        return state
+    if (turn.private and turn.sender_id == state.private_with) or state.shared:
+        return state
+    return ConversationState(language=state.language, private_with=state.private_with, shared=True)
 
 
 def carry_over(before: ConversationState, after: ConversationState, turn: Turn) -> None:
     """What a dialog step (even a restart) must not drop: whose private chat this is, and a question
     pending for somebody else in a group (another member's advisory turn does not end an admin's
     wizard)."""
-    after.private_with = before.private_with
+    after.private_with, after.shared = before.private_with, before.shared
     if before.owner not in (None, turn.sender_id):
         after.pending, after.draft, after.owner = before.pending, dict(before.draft), before.owner
 

@@ -58,6 +58,8 @@ class ConversationState(BaseModel):
     # the person this conversation is private with (set on the first private turn). A Matrix room
     # can change members: a later sole member is somebody else and does not get this one's data
     private_with: str | None = Field(default=None, max_length=255)
+    # the conversation was private and is shared now: its personal answers were dropped once
+    shared: bool = False
 
     def slot(self, step: Step) -> object:
         return getattr(self, step.value)

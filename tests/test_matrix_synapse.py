@@ -438,7 +438,9 @@ async def test_in_a_room_of_three_data_and_admin_confirmations_stay_personal(
             await newcomer.say(room, command)
             refusal = t("de", "privacy.private_only.matrix")  # what joining shows of the past is skipped
             assert (await bot_says(newcomer, room, bot_account.user_id, refusal)).body == refusal
-        assert profile_of(bot.engine, room) is not None
+        assert profile_of(bot.engine, room) is not None  # nothing deleted
+        await newcomer.say(room, "!profil")  # and the shared room shows nothing of the earlier answers
+        await bot_says(newcomer, room, bot_account.user_id, t("de", "profile.empty", p="!"))
 
         await person.say(room, "!termin_absagen ev-room")
         preview = await bot_says(person, room, bot_account.user_id, t("de", "admin.cancel_preview"))

@@ -12,7 +12,7 @@ from bot.app import build_features
 from bot.conversation import ConversationService
 from bot.settings import load_settings
 from db.engine import make_engine, session_scope
-from db.models import User
+from db.models import Profile, User
 from db.privacy import purge_inactive
 from db.schema import metadata
 from handlers.turn import Turn, TurnKind
@@ -248,4 +248,9 @@ def test_a_newcomer_alone_in_a_former_direct_room_gets_nothing_of_the_earlier_pe
     for command in ("meinedaten", "loeschen"):
         (reply,) = say("@b:example.org", command=command)
         assert reply.text == t("de", "privacy.private_only.matrix") and reply.attachment is None
-    assert say("@a:example.org", command="meinedaten")[0].attachment is not None
+    # the now shared conversation shows nobody the earlier person's answers
+    assert [r.text for r in say("@b:example.org", command="profil")][-1] == t("de", "profile.empty", p="!")
+    with Session(service.engine) as s:
+        profile = s.get(Profile, _user_id(service.engine, room))
+        assert profile is None or (profile.situation, profile.district) == (None, None)
+    assert say("@a:example.org", command="meinedaten")[0].attachment is not None  # A alone again
