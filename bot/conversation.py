@@ -26,7 +26,8 @@ from db.engine import session_scope
 from db.models import User
 from handlers import dialog
 from handlers.catalogue import normalise_language, t
-from handlers.features import FeatureContext, FeatureRegistry, bind_person, carry_over, is_admin, run_feature
+from handlers.features import FeatureContext, FeatureRegistry, is_admin
+from handlers.ownership import bind_person, carry_over, run_feature
 from handlers.state import ConversationState
 from handlers.turn import Reply, Turn
 from knowledge.base import KnowledgeBase

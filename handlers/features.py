@@ -44,7 +44,7 @@ class FeatureContext:
 
     @property
     def private(self) -> bool:
-        """A 1:1 conversation with the sender (see `bind_person`): personal data may be shown here."""
+        """A 1:1 chat with the sender (handlers.ownership.bind_person): personal data may be shown."""
         return self.turn.private and self.state.private_with == self.turn.sender_id
 
     @property
@@ -57,44 +57,6 @@ def is_admin(settings: Any, turn: Turn) -> bool:
     """Admin rights belong to a person (the sender), never to a group chat or room."""
     admins = getattr(settings, "admins", frozenset())
     return (turn.transport, turn.sender_id) in admins
-
-
-def bind_person(state: ConversationState, turn: Turn) -> ConversationState:
-    """Binds a conversation to the person of its first private turn, and keeps it that way.
-
-    If a Matrix room later holds only the bot and somebody else, that is not a private chat with
-    the newcomer. When a person's private conversation turns into a shared one (somebody else
-    writes, or the room has more members), its answers are dropped once: the shared dialog starts
-    empty and shows nobody the earlier person's profile.
-    """
-    if state.private_with is None:
-        if turn.private:
-            state.private_with = turn.sender_id
-        return state
-    if (turn.private and turn.sender_id == state.private_with) or state.shared:
-        return state
-    return ConversationState(language=state.language, private_with=state.private_with, shared=True)
-
-
-def carry_over(before: ConversationState, after: ConversationState, turn: Turn) -> None:
-    """What a dialog step (even a restart) must not drop: whose private chat this is, and a question
-    pending for somebody else in a group (another member's advisory turn does not end an admin's
-    wizard)."""
-    after.private_with, after.shared = before.private_with, before.shared
-    if before.owner not in (None, turn.sender_id):
-        after.pending, after.draft, after.owner = before.pending, dict(before.draft), before.owner
-
-
-def run_feature(handler: FeatureHandler, ctx: FeatureContext) -> list[Reply]:
-    """Runs a handler; a question it leaves pending (or a draft it changed) belongs to the sender."""
-    pending, draft = ctx.state.pending, ctx.state.draft
-    replies = handler(ctx)
-    state = ctx.state
-    if state.pending is None:
-        state.owner = None
-    elif state.pending != pending or state.draft != draft or state.owner is None:
-        state.owner = ctx.turn.sender_id
-    return replies
 
 
 def not_yours(ctx: FeatureContext) -> list[Reply]:
