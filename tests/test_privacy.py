@@ -208,8 +208,8 @@ def test_in_a_group_export_and_deletion_point_to_a_private_chat(sqlite_url: str,
             sender_id=sender,
             private=False,
             direct_url="https://t.me/lotse_bot",
-            **kw,
-        )  # type: ignore[arg-type]
+            **kw,  # type: ignore[arg-type]
+        )
         return service.handle_sync(turn)
 
     in_group("8", command="start")
