@@ -28,6 +28,7 @@ from handlers import dialog
 from handlers.catalogue import normalise_language, t
 from handlers.feature_settings import FeatureSettings
 from handlers.features import FeatureContext, FeatureRegistry, is_admin
+from handlers.ownership import bind_person, carry_over, run_feature
 from handlers.state import ConversationState
 from handlers.turn import Reply, Turn
 from knowledge.base import KnowledgeBase
@@ -99,6 +100,7 @@ class ConversationService:
                 record = users.open_turn(session, turn.transport, turn.user_id, lang)
                 state = dialog.with_language(ConversationState.restore(record.state), hint)
                 lang = state.language
+                state = bind_person(state, turn)
                 handler = self.features.resolve(turn, state, is_admin(self.settings, turn))
                 if handler is not None:
                     user = session.get(User, record.user_id)
@@ -112,13 +114,15 @@ class ConversationService:
                         self.settings,
                         self.command_prefixes.get(turn.transport, "/"),
                     )
-                    replies = handler(ctx)
+                    replies = run_feature(handler, ctx)
                     if ctx.user_deleted:
                         return replies
                     state = ctx.state
                     session.flush()  # the feature's own changes first; the turn's writes go last
                 else:
+                    before = state
                     state, replies = dialog.step(state, turn, self.dialog_ctx)
+                    carry_over(before, state, turn)
                 users.close_turn(
                     session,
                     record,

@@ -92,6 +92,14 @@ def parse_admin_ids(value: str) -> frozenset[tuple[str, str]]:
         transport, sep, ident = part.partition(":")
         if not sep or transport not in transport_names() or not ident:
             raise ValueError(f"'{part}' is not transport:id (telegram:123, matrix:@ann:example.org)")
+        # admins are people: a group chat (negative id) or a room (!…) would make every member one
+        if (transport == "telegram" and not ident.isdigit()) or (
+            transport == "matrix" and not (ident.startswith("@") and ":" in ident)
+        ):
+            raise ValueError(
+                f"'{part}' is not a person; ADMIN_IDS lists people (telegram:<user id>, matrix:@name:server),"
+                " never groups or rooms"
+            )
         out.add((transport, ident))
     return frozenset(out)
 

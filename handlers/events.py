@@ -379,11 +379,9 @@ def subscription_option(ctx: FeatureContext) -> list[Reply]:
 
 
 def register(registry: FeatureRegistry) -> None:
-    registry.commands["termine"] = show_events
-    registry.commands["abo"] = manage_subscription
-    registry.commands["stop"] = stop
-    registry.commands["abmelden"] = stop
-    registry.option_prefixes["ev"] = event_option
-    registry.option_prefixes["abo"] = subscription_option
-    if SUBSCRIBE_OPTION not in registry.result_extras:
-        registry.result_extras.append(SUBSCRIBE_OPTION)
+    registry.command("termine")(show_events)
+    registry.command("abo")(manage_subscription)
+    registry.command("stop", "abmelden")(stop)
+    registry.options("ev")(event_option)
+    registry.options("abo")(subscription_option)
+    registry.result_extra(*SUBSCRIBE_OPTION)

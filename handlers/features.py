@@ -43,13 +43,25 @@ class FeatureContext:
         return is_admin(self.settings, self.turn)
 
     @property
+    def private(self) -> bool:
+        """A 1:1 chat with the sender (handlers.ownership.bind_person): personal data may be shown."""
+        return self.turn.private and self.state.private_with == self.turn.sender_id
+
+    @property
     def actor(self) -> str:
-        """Who acts, for the audit log: transport and external id."""
-        return f"{self.turn.transport}:{self.turn.user_id}"
+        """Who acts, for the audit log: transport and the person's external id."""
+        return f"{self.turn.transport}:{self.turn.sender_id}"
 
 
 def is_admin(settings: FeatureSettings, turn: Turn) -> bool:
-    return (turn.transport, turn.user_id) in settings.admins
+    """Admin rights belong to a person (the sender), never to a group chat or room."""
+    return (turn.transport, turn.sender_id) in settings.admins
+
+
+def not_yours(ctx: FeatureContext) -> list[Reply]:
+    """A button of a question asked to somebody else in the group: ignored without a word, so the
+    question stays on screen for its owner (an answer would replace it on Telegram)."""
+    return []
 
 
 FeatureHandler = Callable[[FeatureContext], list[Reply]]
@@ -64,6 +76,9 @@ class FeatureRegistry:
     result_extras: list[tuple[str, str]] = field(default_factory=list)
     # commands, option prefixes and pending keys only admins reach; for everyone else they do not exist
     admin_only: set[str] = field(default_factory=set)
+    # option prefixes that answer a pending question: only its owner may press them (pending answers
+    # always belong to the owner)
+    owned: set[str] = field(default_factory=set)
 
     def command(self, *names: str, admin: bool = False) -> Callable[[FeatureHandler], FeatureHandler]:
         def deco(fn: FeatureHandler) -> FeatureHandler:
@@ -75,11 +90,15 @@ class FeatureRegistry:
 
         return deco
 
-    def options(self, prefix: str, admin: bool = False) -> Callable[[FeatureHandler], FeatureHandler]:
+    def options(
+        self, prefix: str, admin: bool = False, owned: bool = False
+    ) -> Callable[[FeatureHandler], FeatureHandler]:
         def deco(fn: FeatureHandler) -> FeatureHandler:
             self.option_prefixes[prefix] = fn
             if admin:
                 self.admin_only.add(f"opt:{prefix}")
+            if owned:
+                self.owned.add(f"opt:{prefix}")
             return fn
 
         return deco
@@ -93,6 +112,10 @@ class FeatureRegistry:
 
         return deco
 
+    def result_extra(self, option_id: str, label_key: str) -> None:
+        if (option_id, label_key) not in self.result_extras:
+            self.result_extras.append((option_id, label_key))
+
     def resolve(self, turn: Turn, state: ConversationState, admin: bool = False) -> FeatureHandler | None:
         if turn.kind is TurnKind.COMMAND:
             key, handler = f"cmd:{turn.command.lower()}", self.commands.get(turn.command.lower())
@@ -104,6 +127,11 @@ class FeatureRegistry:
             key, handler = f"pending:{pending}", self.pending.get(pending)
         else:
             return None
+        if state.owner not in (None, turn.sender_id):
+            if key.startswith("pending:"):
+                return None  # somebody else's question: the text is for the dialog
+            if key in self.owned:
+                return not_yours
         if key in self.admin_only and not admin:
             return None  # non-admins get exactly what an unknown command or stale button gets
         return handler

@@ -1,14 +1,19 @@
-"""Privacy (DSGVO) and language commands: /datenschutz, /meinedaten, /loeschen, /sprache."""
+"""Privacy (DSGVO) and language commands: /datenschutz, /meinedaten, /loeschen, /sprache.
+
+Export and deletion show or remove one person's data, so they work only in a private chat with
+that person. In a group chat or a room with several people the conversation is shared: any
+member could read the export or wipe it. There the bot says so and points to a private chat.
+"""
 
 from __future__ import annotations
 
 import json
 
 from db import privacy, users
-from handlers.catalogue import LANGUAGES
+from handlers.catalogue import DEFAULT_LANGUAGE, LANGUAGES, messages
 from handlers.dates import date_text
-from handlers.features import FeatureContext, FeatureRegistry
-from handlers.turn import Attachment, Option, Reply
+from handlers.features import FeatureContext, FeatureHandler, FeatureRegistry
+from handlers.turn import Attachment, Link, Option, Reply
 
 PENDING_DELETE = "delete"
 
@@ -27,6 +32,25 @@ def privacy_notice(ctx: FeatureContext) -> list[Reply]:
     ]
 
 
+def go_private(ctx: FeatureContext) -> list[Reply]:
+    """One sentence: not here, but in a private chat (with a link when the transport has one)."""
+    if ctx.turn.direct_url:
+        link = Link(ctx.t("link.private_chat"), ctx.turn.direct_url)
+        return [Reply(ctx.t("privacy.private_only_link"), links=(link,))]
+    specific = f"privacy.private_only.{ctx.turn.transport}"
+    return [Reply(ctx.t(specific if specific in messages(DEFAULT_LANGUAGE) else "privacy.private_only"))]
+
+
+def private_only(handler: FeatureHandler) -> FeatureHandler:
+    def guarded(ctx: FeatureContext) -> list[Reply]:
+        return handler(ctx) if ctx.private else go_private(ctx)
+
+    guarded.__name__ = handler.__name__
+    guarded.__doc__ = handler.__doc__
+    return guarded
+
+
+@private_only
 def my_data(ctx: FeatureContext) -> list[Reply]:
     data = privacy.export_user_data(ctx.session, ctx.user)
     profile = users.load_profile(ctx.session, ctx.user.id) if ctx.user.id is not None else None
@@ -60,6 +84,7 @@ def my_data(ctx: FeatureContext) -> list[Reply]:
     return [Reply("\n".join(lines), attachment=attachment)]
 
 
+@private_only
 def ask_delete(ctx: FeatureContext) -> list[Reply]:
     ctx.state.pending = PENDING_DELETE
     options = (
@@ -69,6 +94,7 @@ def ask_delete(ctx: FeatureContext) -> list[Reply]:
     return [Reply(ctx.t("privacy.delete_confirm"), options=options, question=True)]
 
 
+@private_only
 def delete_answer(ctx: FeatureContext) -> list[Reply]:
     option = ctx.turn.option_id
     text = ctx.turn.text.strip().lower()
@@ -100,6 +126,6 @@ def register(registry: FeatureRegistry) -> None:
     registry.command("meinedaten", "mydata")(my_data)
     registry.command("loeschen", "löschen", "delete")(ask_delete)
     registry.command("sprache", "language")(choose_language)
-    registry.options("priv")(delete_answer)
+    registry.options("priv", owned=True)(delete_answer)
     registry.options("lang")(choose_language)
     registry.on_pending(PENDING_DELETE)(delete_answer)

@@ -53,6 +53,13 @@ class ConversationState(BaseModel):
     pending: str | None = Field(default=None, max_length=40)
     # answers of a multi-step feature dialog (an admin's new event or broadcast draft, ≤ 2,000 chars)
     draft: dict[str, str] = Field(default_factory=dict, max_length=12)
+    # who was asked the pending question (a sender id): in a group only that person may answer it
+    owner: str | None = Field(default=None, max_length=255)
+    # the person this conversation is private with (set on the first private turn). A Matrix room
+    # can change members: a later sole member is somebody else and does not get this one's data
+    private_with: str | None = Field(default=None, max_length=255)
+    # the conversation was private and is shared now: its personal answers were dropped once
+    shared: bool = False
 
     def slot(self, step: Step) -> object:
         return getattr(self, step.value)

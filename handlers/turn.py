@@ -21,6 +21,11 @@ class TurnKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Turn:
+    """One input. `user_id` names the conversation (a chat or room: in a group everybody shares
+    it); `sender_id` names the person who wrote, for what belongs to a person and not to the group
+    (admin rights, the answer to a question only they were asked). Both default to a 1:1
+    conversation, as on the console: sender = conversation, private."""
+
     transport: str
     user_id: str
     kind: TurnKind
@@ -33,6 +38,13 @@ class Turn:
     language: str | None = None  # the client's language hint (e.g. Telegram's language_code)
     # when the message arrived, stamped by the transport from its clock: the dialog's only "now"
     at: dt.datetime = field(kw_only=True)
+    sender_id: str = ""  # "" means: the conversation's own id (a 1:1 transport)
+    private: bool = True  # False in a group chat or a room with more than the bot and the sender
+    direct_url: str = ""  # a link that opens a private chat with the bot, when the transport has one
+
+    def __post_init__(self) -> None:
+        if not self.sender_id:
+            object.__setattr__(self, "sender_id", self.user_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from bot.conversation import ConversationService
 from bot.settings import load_settings
 from db.audit import AuditEntry
 from db.engine import make_engine
-from handlers.turn import TurnKind
+from handlers.turn import Reply, TurnKind
 from knowledge.base import KnowledgeBase
 from tests.test_cli import cli
 from tests.turns import make_turn
@@ -139,3 +139,72 @@ def test_admin_cancels_and_changes_events_after_confirmation(sqlite_url: str, kb
         actions = [e.action for e in s.execute(sa.select(AuditEntry).order_by(AuditEntry.id)).scalars()]
     assert changed.place.startswith("Buchholz") and changed.starts_at == start and changed.notice_seq == 1
     assert actions == ["event_cancel", "event_change"]
+
+
+# --- admins are people, not chats (issue 15, item 3) -----------------------------------------
+GROUP = "-100555"
+
+
+def _in_group(service: ConversationService, sender: str, **kw: object) -> list[Reply]:
+    kind = TurnKind.COMMAND if "command" in kw else TurnKind.OPTION if "option_id" in kw else TurnKind.TEXT
+    turn = make_turn("telegram", GROUP, kind, sender_id=sender, private=False, **kw)
+    return service.handle_sync(turn)
+
+
+def test_in_a_group_the_admin_is_the_person_not_the_group(sqlite_url: str, kb: KnowledgeBase) -> None:
+    service = _service(sqlite_url, kb)
+    stats = _in_group(service, "4711", command="statistik")
+    assert stats[0].text.startswith("Statistik (nur Summen")
+    # another member of the same group is no admin: the command does not exist for them
+    member = [r.text for r in _in_group(service, "1", command="statistik")]
+    assert member == [r.text for r in _in_group(service, "1", command="gibtesnicht")]
+    # the documented Matrix form names a person and works in any room
+    room, ann = "!raum:example.org", "@ann:example.org"
+    matrix = make_turn("matrix", room, TurnKind.COMMAND, command="statistik", sender_id=ann)
+    assert service.handle_sync(matrix)[0].text.startswith("Statistik (nur Summen")
+    with Session(service.engine) as s:
+        actors = [e.actor for e in s.execute(sa.select(AuditEntry).order_by(AuditEntry.id)).scalars()]
+    assert actors == [ADMIN, "matrix:@ann:example.org"]
+
+
+def test_a_second_member_cannot_confirm_or_continue_an_admins_pending_action(
+    sqlite_url: str, kb: KnowledgeBase
+) -> None:
+    import datetime as dt
+
+    from db.event_models import Event
+    from db.events import upsert_events
+    from knowledge.events import EventIn
+
+    settings = load_settings(_env_file=None, admin_ids=f"{ADMIN},telegram:4712")
+    service = ConversationService(make_engine(sqlite_url), kb, settings, build_features(settings))
+    start = dt.datetime(2099, 5, 4, 8, 0, tzinfo=dt.UTC)
+    with Session(service.engine) as s:
+        upsert_events(s, [EventIn(id="ev-g", title="Infotag (Beispiel)", start=start, place="Uelzen")], start)
+        s.commit()
+        event_id = s.execute(sa.select(Event.id)).scalar_one()
+    preview = _in_group(service, "4711", command="termin_absagen", args=str(event_id))
+    confirm = f"adm:cancel:{event_id}"
+    assert confirm in [o.id for o in preview[0].options]
+
+    # a plain member and a second admin press the first admin's confirmation: nothing happens
+    assert _in_group(service, "1", option_id=confirm) == []
+    assert _in_group(service, "4712", option_id=confirm) == []
+    assert _in_group(service, "4712", option_id="adm:abort") == []
+    with Session(service.engine) as s:
+        assert s.get(Event, event_id).status != "cancelled"
+
+    # the second admin's typed text does not continue the first admin's wizard either
+    _in_group(service, "4711", command="termin_neu")
+    _in_group(service, "4712", text="Fremder Titel")
+    asked = _in_group(service, "4711", text="Infoabend (Beispiel)")
+    assert "Wann beginnt" in asked[0].text
+    _in_group(service, "4711", option_id="adm:abort")
+
+    # only the admin who asked can confirm
+    preview = _in_group(service, "4711", command="termin_absagen", args=str(event_id))
+    assert "Abgesagt" in _in_group(service, "4711", option_id=confirm)[0].text
+    with Session(service.engine) as s:
+        assert s.get(Event, event_id).status == "cancelled"
+        actors = [e.actor for e in s.execute(sa.select(AuditEntry)).scalars()]
+    assert actors == [ADMIN]

@@ -31,6 +31,7 @@ from bot.reminders.dispatcher import Dispatcher
 from bot.reminders.planner import ReminderRules
 from bot.runner import serve
 from bot.settings import Settings
+from db.audit import AuditEntry
 from db.engine import make_engine, session_scope
 from db.event_models import Subscription
 from db.events import upsert_events
@@ -541,3 +542,78 @@ async def test_undecryptable_messages_get_flood_control_and_one_notice_per_sessi
     await asyncio.sleep(5.5)  # the flood window has passed
     await person.say(room, "!hilfe")
     assert (await person.next_message(room)).body.startswith(t("de", "help", p="!").splitlines()[0])
+
+
+# --- people, not rooms: admin rights and personal data (issue 15, items 3 and 4) --------------
+async def bot_says(reader: Person, room: str, bot_id: str, part: str = "") -> Any:
+    """The next message of the bot in the room containing `part` (others' messages are skipped)."""
+    while True:
+        message = await reader.next_message(room)
+        if message.sender == bot_id and part in message.body:
+            return message
+
+
+async def _with_admin(bot: Bot, person: Person) -> None:
+    """Restarts the bot with the person listed as admin, in the documented form matrix:@name:server."""
+    await bot.stop()
+    bot.settings = bot.settings.model_copy(update={"admin_ids": f"matrix:{person.user_id}"})
+    await bot.start(fresh=True)
+
+
+async def test_the_documented_matrix_admin_gets_statistics_in_a_direct_chat(
+    world: Callable[..., Any],
+) -> None:
+    bot, person, bot_account = await world(start_bot=False)
+    await _with_admin(bot, person)
+    room = await person.create_room(invite=[bot_account.user_id])
+    await person.next_message(room)  # greeting
+    await person.say(room, "!statistik")
+    stats = await person.next_message(room)
+    assert stats.body.startswith(t("de", "admin.stats_header"))
+
+
+async def test_in_a_room_of_three_data_and_admin_confirmations_stay_personal(
+    world: Callable[..., Any],
+    synapse: Synapse,  # noqa: F811
+) -> None:
+    """A direct chat turns into a room of three: the newcomer neither sees nor deletes the earlier
+    profile, and cannot confirm the admin's pending cancellation (not even by reaction)."""
+    bot, person, bot_account = await world(start_bot=False)
+    await _with_admin(bot, person)
+    room = await person.create_room(invite=[bot_account.user_id])
+    await person.next_message(room)  # greeting
+    await person.say(room, "1")
+    await person.next_message(room)
+    assert profile_of(bot.engine, room) is not None
+    now = utcnow()
+    with session_scope(bot.engine) as session:
+        upsert_events(
+            session,
+            [EventIn(id="ev-room", title="Infotag", start=now + dt.timedelta(days=9), place="Uelzen")],
+            now,
+        )
+
+    newcomer = Person(synapse, synapse.register())
+    await newcomer.start()
+    try:
+        await person.client.room_invite(room, newcomer.user_id)
+        await newcomer.client.join(room)
+        await person.wait_member(room, newcomer.user_id)
+        for command in ("!meinedaten", "!loeschen"):
+            await newcomer.say(room, command)
+            refusal = t("de", "privacy.private_only.matrix")  # what joining shows of the past is skipped
+            assert (await bot_says(newcomer, room, bot_account.user_id, refusal)).body == refusal
+        assert profile_of(bot.engine, room) is not None  # nothing deleted
+        await newcomer.say(room, "!profil")  # and the shared room shows nothing of the earlier answers
+        await bot_says(newcomer, room, bot_account.user_id, t("de", "profile.empty", p="!"))
+
+        await person.say(room, "!termin_absagen ev-room")
+        preview = await bot_says(person, room, bot_account.user_id, t("de", "admin.cancel_preview"))
+        await newcomer.react(room, preview.event_id, "1️⃣")  # the newcomer "confirms": ignored
+        await person.react(room, preview.event_id, "1️⃣")  # handled after it (one room, in order)
+        await bot_says(person, room, bot_account.user_id, t("de", "admin.cancelled"))  # not "already"
+        with Session(bot.engine) as session:
+            actions = session.exec(select(AuditEntry.actor, AuditEntry.action)).all()
+        assert [tuple(a) for a in actions] == [(f"matrix:{person.user_id}", "event_cancel")]
+    finally:
+        await newcomer.stop()

@@ -12,7 +12,7 @@ from bot.app import build_features, feature_settings
 from bot.conversation import ConversationService
 from bot.settings import load_settings
 from db.engine import make_engine, session_scope
-from db.models import User
+from db.models import Profile, User
 from db.privacy import purge_inactive
 from db.schema import metadata
 from handlers.turn import TurnKind
@@ -189,3 +189,71 @@ def test_default_language_applies_when_the_client_gives_none(sqlite_url: str, kb
     assert "Hello!" in _say(service, "x1", command="start")[0].text
     german_client = make_turn("telegram", "x2", TurnKind.COMMAND, command="start", language="de")
     assert "Guten Tag" in service.handle_sync(german_client)[0].text
+
+
+# --- in groups and rooms, "meine Daten" is nobody's (issue 15, item 4) -----------------------
+def test_in_a_group_export_and_deletion_point_to_a_private_chat(sqlite_url: str, kb: KnowledgeBase) -> None:
+    from handlers.catalogue import t
+
+    service = _service(sqlite_url, kb)
+    group = "-100777"
+
+    def in_group(sender: str, **kw: object) -> list:  # type: ignore[type-arg]
+        kind = (
+            TurnKind.COMMAND if "command" in kw else TurnKind.OPTION if "option_id" in kw else TurnKind.TEXT
+        )
+        turn = make_turn(
+            "telegram",
+            group,
+            kind,
+            sender_id=sender,
+            private=False,
+            direct_url="https://t.me/lotse_bot",
+            **kw,  # type: ignore[arg-type]
+        )
+        return service.handle_sync(turn)
+
+    in_group("8", command="start")
+    in_group("8", text="Ich arbeite als Pflegekraft in Uelzen")
+    for command in ("meinedaten", "loeschen"):
+        (reply,) = in_group("9", command=command)
+        assert reply.text == t("de", "privacy.private_only_link") and reply.attachment is None
+        assert [link.url for link in reply.links] == ["https://t.me/lotse_bot"]
+    # a forged confirmation deletes nothing either
+    assert in_group("9", option_id="priv:delete_yes")[0].text == t("de", "privacy.private_only_link")
+    assert _user_id(service.engine, group)
+    # without a link (Matrix): a direct message is what the person is asked for
+    room = make_turn(
+        "matrix", "!raum:x", TurnKind.COMMAND, command="meinedaten", sender_id="@b:x", private=False
+    )
+    assert service.handle_sync(room)[0].text == t("de", "privacy.private_only.matrix")
+
+
+def test_a_newcomer_alone_in_a_former_direct_room_gets_nothing_of_the_earlier_person(
+    sqlite_url: str, kb: KnowledgeBase
+) -> None:
+    """A Matrix room was private with A; A leaves, B is now alone with the bot: not B's private chat."""
+    from handlers.catalogue import t
+
+    service = _service(sqlite_url, kb)
+    room = "!dm:example.org"
+
+    def say(sender: str, **kw: object) -> list:  # type: ignore[type-arg]
+        kind = (
+            TurnKind.COMMAND if "command" in kw else TurnKind.OPTION if "option_id" in kw else TurnKind.TEXT
+        )
+        return service.handle_sync(make_turn("matrix", room, kind, sender_id=sender, **kw))
+
+    say("@a:example.org", command="start")
+    say("@a:example.org", text="Ich arbeite als Pflegekraft in Uelzen")
+    assert say("@a:example.org", command="meinedaten")[0].attachment is not None
+    say("@a:example.org", command="start")  # a restart of the dialog does not hand the room over
+    for command in ("meinedaten", "loeschen"):
+        (reply,) = say("@b:example.org", command=command)
+        assert reply.text == t("de", "privacy.private_only.matrix") and reply.attachment is None
+    # the now shared conversation shows nobody the earlier person's answers
+    assert [r.text for r in say("@b:example.org", command="profil")][-1] == t("de", "profile.empty", p="!")
+    with Session(service.engine) as s:
+        profile = s.get(Profile, _user_id(service.engine, room))
+        assert profile is None or (profile.situation, profile.district) == (None, None)
+    assert say("@a:example.org", command="meinedaten")[0].attachment is not None  # A alone again

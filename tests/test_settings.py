@@ -36,6 +36,8 @@ def test_durations_quiet_hours_and_admins_parse() -> None:
         ("reminder_lead_times", "0d"),
         ("quiet_hours", "25:00-08:00"),
         ("admin_ids", "icq:123"),
+        ("admin_ids", "telegram:4711,telegram:-1001234567890"),  # a group: every member would be admin
+        ("admin_ids", "matrix:!abcdef:example.org"),  # a room, not a person
         ("telegram_api_base_url", "api.telegram.org"),
         ("telegram_webhook_port", "70000"),
     ],

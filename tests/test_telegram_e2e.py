@@ -591,3 +591,36 @@ async def test_the_token_never_reaches_the_log(
     assert api.token not in output and api.token.split(":")[1] not in output
     assert "987654321:AAwrong" not in output
     assert "So funktioniert" not in output  # nor message contents
+
+
+# --- people in groups: admin rights and personal data (issue 15, items 3 and 4) ---------------
+async def test_in_a_group_admin_actions_and_personal_data_stay_with_the_person(
+    api: BotApiStandIn, sqlite_engine: sa.Engine, kb: KnowledgeBase
+) -> None:
+    carol = 1003  # a second admin
+    group = {"chat_type": "supergroup"}
+    async with running_bot(api, sqlite_engine, kb, admin_ids=f"telegram:{ALICE},telegram:{carol}"):
+        api.user_text(GROUP, "/statistik", from_id=BOB, **group)  # a member of an admin's group: no admin
+        await wait_text(api, GROUP, "Diesen Befehl kenne ich nicht")
+        api.user_text(GROUP, "/rundschreiben", from_id=ALICE, **group)
+        question = await wait_button(api, GROUP, "adm:bcto:")
+        shown = [(m.text, m.edits) for m in api.messages(GROUP)]
+        ids = [  # neither may answer Alice's question
+            str(
+                api.press(GROUP, question.message_id, data_of(question, "adm:abort"), from_id=other)[
+                    "callback_query"
+                ]["id"]
+            )
+            for other in (BOB, carol)
+        ]
+        await api.wait_for(lambda: all(i in api.answers for i in ids))
+        api.user_text(GROUP, "/hilfe", from_id=BOB, **group)  # a later turn: the presses are done
+        await wait_text(api, GROUP, "So funktioniert")
+        assert [(m.text, m.edits) for m in api.messages(GROUP)][: len(shown)] == shown
+        api.press(GROUP, question.message_id, data_of(question, "adm:abort"), from_id=ALICE)
+        await wait_text(api, GROUP, t("de", "admin.aborted"))
+
+        api.user_text(GROUP, "/meinedaten", from_id=BOB, **group)
+        refusal = await wait_text(api, GROUP, t("de", "privacy.private_only_link"))
+        assert [b.url for b in refusal.buttons] == [f"https://t.me/{api.username}"]
+        assert api.calls_to("sendDocument") == []

@@ -204,3 +204,29 @@ def test_idle_per_chat_buckets_are_forgotten() -> None:
 def test_a_button_that_cannot_be_encoded_is_dropped_not_the_whole_answer() -> None:
     reply = Reply("Frage?", options=(Option("sit:schule", "Schule"), Option("kaputt:ü", "Kaputt")))
     assert _rows(reply) == [["Schule"]]
+
+
+# --- who wrote: the person, not the chat -------------------------------------------------------
+def _message(chat: dict[str, object], sender: dict[str, object] | None, **extra: object) -> object:
+    from telegram import Message
+
+    data = {"message_id": 1, "date": 0, "chat": chat, "text": "/statistik", **extra}
+    if sender is not None:
+        data["from"] = sender
+    return Message.de_json(data, None)
+
+
+def test_turns_name_the_sender_and_whether_the_chat_is_private() -> None:
+    from bot.telegram.updates import message_turn
+
+    person = {"id": 4711, "is_bot": False, "first_name": "Ann"}
+    group = {"id": -100555, "type": "supergroup", "title": "Team"}
+    direct = message_turn(_message({"id": 4711, "type": "private"}, person), "lotse_bot", 1)  # type: ignore[arg-type]
+    assert direct is not None and (direct.user_id, direct.sender_id, direct.private) == ("4711", "4711", True)
+    in_group = message_turn(_message(group, person), "lotse_bot", 1)  # type: ignore[arg-type]
+    assert in_group is not None and (in_group.user_id, in_group.sender_id) == ("-100555", "4711")
+    assert not in_group.private and in_group.direct_url == "https://t.me/lotse_bot"
+    # an anonymous group admin writes as the group: nobody in particular, never an admin
+    anonymous = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+    masked = message_turn(_message(group, anonymous, sender_chat=group), "lotse_bot", 1)  # type: ignore[arg-type]
+    assert masked is not None and masked.sender_id == "-100555"

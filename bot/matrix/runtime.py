@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 from collections import OrderedDict
 from collections.abc import Hashable
+from dataclasses import replace
 from typing import Any
 
 from nio import (
@@ -355,6 +356,9 @@ class MatrixRuntime:
             await self._membership(room_id, event)
         if turn is None:
             return
+        # the room is the conversation; the person is the sender. Private: the bot and them alone
+        private = set(room.users) == {self.account, event.sender}
+        turn = replace(turn, sender_id=event.sender, private=private)
         replies = await self.service.handle(turn)
         if replies:
             await self.sender.deliver(room_id, replies)
@@ -372,9 +376,11 @@ class MatrixRuntime:
             name = room.user_name(self.account) or self.account
             replies = [Reply(t(lang, "matrix.group_greeting", p=COMMAND_PREFIX, name=name))]
         else:
-            replies = await self.service.handle(
-                Turn(TRANSPORT, room_id, TurnKind.COMMAND, command="resume", at=self.clock())
+            # nobody wrote yet: a turn of nobody in particular, which binds the room to no one
+            hello = Turn(
+                TRANSPORT, room_id, TurnKind.COMMAND, command="resume", private=False, at=self.clock()
             )
+            replies = await self.service.handle(hello)
         await asyncio.to_thread(state.mark_greeted, self.engine, self.account, room_id)
         if replies:
             await self.sender.deliver(room_id, replies, plain_ok=plain_ok)

@@ -205,7 +205,7 @@ class TelegramRuntime:
         query = update.callback_query
         if query is None:
             return
-        press = press_of(query, self.clock())
+        press = press_of(query, self.clock(), self._bot_username)
         if press is None or press.turn is None:
             lang = normalise_language(query.from_user.language_code if query.from_user else None)
             await _answer_query(query, t(lang, "telegram.stale_button"))

@@ -2,7 +2,9 @@
 
 Whose conversation: the chat's. In a private chat that is the user (chat id == user id); in a
 group the whole group shares one conversation (chat id, negative), so everybody sees and
-continues the same dialog and a button pressed by any member answers it. In groups the bot only
+continues the same dialog and a button pressed by any member answers it. Each turn also names
+its sender (from_user), for what belongs to a person: admin rights, a question only they were
+asked, their personal data (which only a private chat shows). In groups the bot only
 reacts when addressed: a command (for us or for all bots), an @mention, or a reply to one of
 its messages; everything else in the group is none of its business.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import CallbackQuery, Message, MessageEntity
 
@@ -68,11 +71,27 @@ def _strip_mention(text: str, bot_username: str) -> str:
     return re.sub(rf"@{re.escape(bot_username)}\b", " ", text, flags=re.IGNORECASE).strip()
 
 
+def _person(message: Message) -> dict[str, Any]:
+    """Turn fields naming the sender: an anonymous group admin or a channel posting as a chat is
+    nobody in particular (the chat's own id, never an admin)."""
+    private = message.chat.type == "private"
+    user = message.from_user
+    sender = str(user.id) if user is not None and message.sender_chat is None else ""
+    return {"sender_id": sender, "private": private}
+
+
+def direct_url(bot_username: str) -> str:
+    return f"https://t.me/{bot_username}" if bot_username else ""
+
+
 def message_turn(message: Message, bot_username: str, bot_id: int, at: dt.datetime) -> Turn | None:
     """The turn for a message, or None when the bot should stay silent."""
     language = message.from_user.language_code if message.from_user else None
     user_id = user_id_for(message.chat.id)
     group = is_group(message)
+    who = _person(message)
+    if not who["private"]:
+        who["direct_url"] = direct_url(bot_username)
     reply_to_bot = bool(
         message.reply_to_message
         and message.reply_to_message.from_user
@@ -87,13 +106,20 @@ def message_turn(message: Message, bot_username: str, bot_id: int, at: dt.dateti
             if command is not None:
                 name, args = command
                 return Turn(
-                    TRANSPORT, user_id, TurnKind.COMMAND, command=name, args=args, language=language, at=at
+                    TRANSPORT,
+                    user_id,
+                    TurnKind.COMMAND,
+                    command=name,
+                    args=args,
+                    language=language,
+                    at=at,
+                    **who,
                 )
         if group:
             if not (_mentions_bot(message, bot_username, bot_id) or reply_to_bot):
                 return None
             text = _strip_mention(text, bot_username)
-        return Turn(TRANSPORT, user_id, TurnKind.TEXT, text=text, language=language, at=at)
+        return Turn(TRANSPORT, user_id, TurnKind.TEXT, text=text, language=language, at=at, **who)
     if group and not reply_to_bot:
         return None
     location = message.location or (message.venue.location if message.venue else None)
@@ -106,13 +132,14 @@ def message_turn(message: Message, bot_username: str, bot_id: int, at: dt.dateti
             lon=location.longitude,
             language=language,
             at=at,
+            **who,
         )
     if message.effective_attachment is not None or message.caption is not None:
-        return Turn(TRANSPORT, user_id, TurnKind.UNSUPPORTED, language=language, at=at)
+        return Turn(TRANSPORT, user_id, TurnKind.UNSUPPORTED, language=language, at=at, **who)
     return None  # service messages: somebody joined, a title changed, …
 
 
-def press_of(query: CallbackQuery, at: dt.datetime) -> Press | None:
+def press_of(query: CallbackQuery, at: dt.datetime, bot_username: str = "") -> Press | None:
     """None for presses the bot cannot place at all (inline-mode messages without a chat)."""
     message = query.message
     if message is None:
@@ -122,6 +149,7 @@ def press_of(query: CallbackQuery, at: dt.datetime) -> Press | None:
     decoded = callback_data.decode(query.data)
     if decoded is None:
         return Press(None, chat_id, message.message_id, False)
+    private = message.chat.type == "private"
     turn = Turn(
         TRANSPORT,
         user_id_for(chat_id),
@@ -129,6 +157,9 @@ def press_of(query: CallbackQuery, at: dt.datetime) -> Press | None:
         option_id=decoded.option_id,
         language=language,
         at=at,
+        sender_id=str(query.from_user.id),  # the person who pressed, not the one who was asked
+        private=private,
+        direct_url="" if private else direct_url(bot_username),
     )
     # an inaccessible (very old) message cannot be edited: only fresh ones are replaced in place
     editable = decoded.on_question and isinstance(message, Message)
