@@ -10,14 +10,17 @@ import logging
 
 import sqlalchemy as sa
 
-from bot.conversation import ConversationService
+from bot.conversation import ConversationService, Resolver
+from bot.courses import CourseLookup
 from bot.settings import Settings
 from bot.transports import command_prefixes
 from db import migrate, offer_store
 from db.engine import make_engine, session_scope
+from handlers.courses import CourseRequest
 from handlers.feature_settings import FeatureSettings
 from handlers.features import FeatureRegistry
 from knowledge.base import KnowledgeBase
+from knowledge.courses.client import CourseClient
 from knowledge.loader import load_offer_base
 
 log = logging.getLogger(__name__)
@@ -66,21 +69,39 @@ def feature_settings(settings: Settings) -> FeatureSettings:
         inactive_purge_months=settings.inactive_purge_months,
         flood_max_messages=settings.flood_max_messages,
         flood_window_seconds=settings.flood_window_seconds,
+        course_search=settings.course_search == "on",
+        course_cache_ttl=settings.course_ttl,
     )
 
 
-def build_features() -> FeatureRegistry:
+def build_features(courses: bool = False) -> FeatureRegistry:
+    """`courses`: the live course search, on only where a resolver for it is wired (`build_service`)."""
     from handlers import admin, events, privacy
+    from handlers import courses as course_feature
 
     registry = FeatureRegistry()
     privacy.register(registry)
     events.register(registry)
+    course_feature.register(registry, enabled=courses)
     admin.register(registry)
     return registry
+
+
+def course_resolvers(settings: Settings, engine: sa.Engine) -> dict[type, Resolver]:
+    """The live course search (COURSE_SEARCH=on): the API client with the database cache."""
+    if settings.course_search != "on":
+        return {}
+    client = CourseClient(settings.course_api_base_url, settings.course_api_key.get_secret_value())
+    return {CourseRequest: CourseLookup(engine, client, settings.course_ttl).resolve}
 
 
 def build_service(settings: Settings, engine: sa.Engine | None = None) -> ConversationService:
     engine = engine or open_database(settings)
     return ConversationService(
-        engine, load_knowledge(engine), feature_settings(settings), build_features(), command_prefixes()
+        engine,
+        load_knowledge(engine),
+        feature_settings(settings),
+        build_features(courses=settings.course_search == "on"),
+        command_prefixes(),
+        course_resolvers(settings, engine),
     )
