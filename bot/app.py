@@ -69,8 +69,6 @@ def feature_settings(settings: Settings) -> FeatureSettings:
         inactive_purge_months=settings.inactive_purge_months,
         flood_max_messages=settings.flood_max_messages,
         flood_window_seconds=settings.flood_window_seconds,
-        course_search=settings.course_search == "on",
-        course_cache_ttl=settings.course_ttl,
     )
 
 

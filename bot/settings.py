@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from handlers.feature_settings import DEFAULTS
 from knowledge.courses.client import DEFAULT_API_KEY as DEFAULT_COURSE_API_KEY
 from knowledge.courses.client import DEFAULT_BASE_URL as DEFAULT_COURSE_API_BASE_URL
+from knowledge.courses.client import DEFAULT_CACHE_TTL as DEFAULT_COURSE_CACHE_TTL
 
 DEFAULT_DB_PATH = Path("data") / "bildungslotse.sqlite3"
 _DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$")
@@ -152,10 +153,11 @@ class Settings(BaseSettings):
     flood_window_seconds: int = Field(default=DEFAULTS.flood_window_seconds, ge=1)
 
     # --- live courses (Weiterbildungssuche der Bundesagentur für Arbeit, knowledge/courses) ---
-    course_search: Literal["on", "off"] = "on" if DEFAULTS.course_search else "off"
+    # (not part of FeatureSettings: the features only defer searches; bot/app.py wires the lookup)
+    course_search: Literal["on", "off"] = "on"
     course_api_base_url: str = DEFAULT_COURSE_API_BASE_URL
     course_api_key: SecretStr = SecretStr(DEFAULT_COURSE_API_KEY)
-    course_cache_ttl: str = format_durations((DEFAULTS.course_cache_ttl,))
+    course_cache_ttl: str = format_durations((DEFAULT_COURSE_CACHE_TTL,))
 
     @field_validator("timezone")
     @classmethod

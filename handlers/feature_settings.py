@@ -29,9 +29,6 @@ class FeatureSettings:
     inactive_purge_months: int = 12
     flood_max_messages: int = 20
     flood_window_seconds: int = 10
-    # live course search (Weiterbildungssuche of the Bundesagentur): on/off and how long an answer is reused
-    course_search: bool = True
-    course_cache_ttl: dt.timedelta = dt.timedelta(hours=6)
 
 
 DEFAULTS = FeatureSettings()

@@ -407,10 +407,12 @@ async def test_course_search_off_hides_the_courses(
     off = await service.handle(turn("anna", command="kurse", args="Pflegefachkraft"))
     assert "ausgeschaltet" in off[0].text and stub.requests == []
     assert course_resolvers(load_settings(course_search="off"), engine) == {}
+    assert list(course_resolvers(load_settings(course_search="on"), engine)) == [CourseRequest]
     engine.dispose()
 
 
-def test_course_settings_default_to_the_documented_server_and_key() -> None:
+def test_course_settings_default_to_the_documented_server_and_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COURSE_SEARCH")  # the suite switches the search off (conftest)
     settings = load_settings()
     assert settings.course_api_base_url == "https://rest.arbeitsagentur.de/infosysbub/wbsuche"
     assert settings.course_api_key.get_secret_value() == "infosysbub-wbsuche"

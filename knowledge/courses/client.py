@@ -19,6 +19,7 @@ console and the tests each own differently.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 from collections.abc import Callable
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://rest.arbeitsagentur.de/infosysbub/wbsuche"  # openapi.yaml `servers`
 DEFAULT_API_KEY = "infosysbub-wbsuche"  # openapi.yaml: the Weiterbildungssuche's public client id
+DEFAULT_CACHE_TTL = dt.timedelta(hours=6)  # COURSE_CACHE_TTL: the same search is reused this long
 SEARCH_PATH = "/pc/v2/bildungsangebot"
 PAGE_SIZE = 20  # the size stored v2 clients send; the description itself lists no `size`
 # `uf` (Unterrichtsform) codes of the v2 description: 1xx in person, 2xx digital, 4xx distance learning
