@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,6 +13,8 @@ from bot.telegram import callback_data, render
 from bot.telegram.updates import parse_command
 from handlers.turn import Attachment, Link, Option, Reply
 from knowledge.base import KnowledgeBase
+
+AT = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
 
 
 class FakeClock:
@@ -221,12 +225,12 @@ def test_turns_name_the_sender_and_whether_the_chat_is_private() -> None:
 
     person = {"id": 4711, "is_bot": False, "first_name": "Ann"}
     group = {"id": -100555, "type": "supergroup", "title": "Team"}
-    direct = message_turn(_message({"id": 4711, "type": "private"}, person), "lotse_bot", 1)  # type: ignore[arg-type]
+    direct = message_turn(_message({"id": 4711, "type": "private"}, person), "lotse_bot", 1, AT)  # type: ignore[arg-type]
     assert direct is not None and (direct.user_id, direct.sender_id, direct.private) == ("4711", "4711", True)
-    in_group = message_turn(_message(group, person), "lotse_bot", 1)  # type: ignore[arg-type]
+    in_group = message_turn(_message(group, person), "lotse_bot", 1, AT)  # type: ignore[arg-type]
     assert in_group is not None and (in_group.user_id, in_group.sender_id) == ("-100555", "4711")
     assert not in_group.private and in_group.direct_url == "https://t.me/lotse_bot"
     # an anonymous group admin writes as the group: nobody in particular, never an admin
     anonymous = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
-    masked = message_turn(_message(group, anonymous, sender_chat=group), "lotse_bot", 1)  # type: ignore[arg-type]
+    masked = message_turn(_message(group, anonymous, sender_chat=group), "lotse_bot", 1, AT)  # type: ignore[arg-type]
     assert masked is not None and masked.sender_id == "-100555"
