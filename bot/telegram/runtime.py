@@ -31,7 +31,7 @@ from bot.conversation import ConversationService
 from bot.settings import Settings
 from bot.telegram import render
 from bot.telegram.limiter import TelegramRateLimiter
-from bot.telegram.ordering import PerChatUpdateProcessor
+from bot.telegram.ordering import Drop, Lane, PerChatUpdateProcessor
 from bot.telegram.sender import TelegramSender
 from bot.telegram.updates import message_turn, press_of
 from handlers.catalogue import normalise_language, t
@@ -49,7 +49,12 @@ class TelegramStartError(Exception):
     """Start-up failed; the message is one line for the operator and never contains the token."""
 
 
-def build_application(token: str, api_base_url: str, limiter: TelegramRateLimiter) -> Application:  # type: ignore[type-arg]
+def build_application(  # type: ignore[type-arg]
+    token: str,
+    api_base_url: str,
+    limiter: TelegramRateLimiter,
+    updates: PerChatUpdateProcessor | None = None,
+) -> Application:
     """PTB on its own HTTP stack, pointed at `api_base_url` (Telegram's cloud or a self-hosted Bot API
     server); also used by reminder tooling that needs the bot without the dialog handlers."""
     base = api_base_url.rstrip("/")
@@ -59,7 +64,7 @@ def build_application(token: str, api_base_url: str, limiter: TelegramRateLimite
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
         .rate_limiter(limiter)
-        .concurrent_updates(PerChatUpdateProcessor())
+        .concurrent_updates(updates or PerChatUpdateProcessor())
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .job_queue(None)
         .build()
@@ -88,8 +93,18 @@ class TelegramRuntime:
             getattr(settings, "telegram_per_chat_burst", 8),
         )
         _quiet_library_debug_logs()
+        # flood control happens when an update arrives, before it takes any shared capacity
+        self.updates = PerChatUpdateProcessor(
+            flood_max_messages=getattr(settings, "flood_max_messages", 20),
+            flood_window_seconds=getattr(settings, "flood_window_seconds", 10),
+            classify=self._lane,
+            on_drop=self._on_drop,
+        )
         self.application = build_application(
-            settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url, self.limiter
+            settings.telegram_bot_token.get_secret_value(),
+            settings.telegram_api_base_url,
+            self.limiter,
+            self.updates,
         )
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self._on_message))
         self.application.add_handler(CallbackQueryHandler(self._on_callback))
@@ -218,6 +233,40 @@ class TelegramRuntime:
             await self.sender.mark_blocked(str(chat_id))
         except TelegramError as exc:
             log.warning("replying in a Telegram chat failed: %s: %s", type(exc).__name__, exc.message)
+
+    def _lane(self, update: object) -> Lane:
+        """Only updates the bot answers count against a chat's budget; group chatter does not."""
+        if not isinstance(update, Update):
+            return Lane.FREE
+        if update.callback_query is not None:
+            return Lane.PRESS
+        message = update.message
+        if message is None or message_turn(message, self._bot_username, self._bot_id) is None:
+            return Lane.FREE
+        return Lane.TURN
+
+    def _on_drop(self, drop: Drop) -> None:
+        """A flooding chat gets one notice per flood; a dropped press's spinner is stopped while
+        the budget lasts. Both run as tasks of their own: admission never waits for Telegram."""
+        update = drop.update
+        if not isinstance(update, Update):
+            return
+        user = update.effective_user
+        language = normalise_language(
+            (user.language_code if user else None) or getattr(self.settings, "default_language", None)
+        )
+        if drop.notify:
+            self.application.create_task(self._send_flood_notice(drop.chat_id, t(language, "flood")))
+        if drop.answer and update.callback_query is not None:
+            self.application.create_task(_answer_query(update.callback_query))
+
+    async def _send_flood_notice(self, chat_id: int, text: str) -> None:
+        try:
+            await self.application.bot.send_message(chat_id, text)
+        except Forbidden:
+            await self.sender.mark_blocked(str(chat_id))
+        except TelegramError as exc:
+            log.warning("sending the flood notice failed: %s", type(exc).__name__)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
