@@ -34,6 +34,7 @@ from bot.telegram.limiter import TelegramRateLimiter
 from bot.telegram.ordering import Drop, Lane, PerChatUpdateProcessor
 from bot.telegram.sender import TelegramSender
 from bot.telegram.updates import message_turn, press_of
+from bot.telegram.webhook import WebhookServer
 from handlers.catalogue import normalise_language, t
 from handlers.turn import Reply, Turn
 
@@ -112,6 +113,7 @@ class TelegramRuntime:
         self.sender = TelegramSender(self.application.bot, service.engine)
         self._bot_username = ""
         self._bot_id = 0
+        self._webhook: WebhookServer | None = None
 
     # --- life cycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -159,20 +161,20 @@ class TelegramRuntime:
                 "TELEGRAM_WEBHOOK_SECRET: 1–256 Zeichen aus A–Z, a–z, 0–9, _ und - erlaubt."
             )
         listen, port = self.settings.telegram_webhook_listen, self.settings.telegram_webhook_port
-        assert self.application.updater is not None
+        # our own small server, not PTB's: it refuses before reading a body (see bot.telegram.webhook)
+        server = WebhookServer(
+            self.application.bot, self.application.update_queue, secret, urlsplit(url).path
+        )
         try:
-            await self.application.updater.start_webhook(
-                listen=listen,
-                port=port,
-                url_path=urlsplit(url).path.lstrip("/"),
-                webhook_url=url,
-                secret_token=secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+            server.listen(listen, port)
         except OSError as exc:
             raise TelegramStartError(
                 f"Webhook kann nicht auf {listen}:{port} lauschen ({exc.strerror or exc})."
             ) from None
+        self._webhook = server
+        await self.application.bot.set_webhook(
+            url, allowed_updates=ALLOWED_UPDATES, secret_token=secret, max_connections=40
+        )
 
     async def _close_quietly(self) -> None:
         try:
@@ -184,6 +186,9 @@ class TelegramRuntime:
 
     async def stop(self) -> None:
         app = self.application
+        if self._webhook is not None:
+            await self._webhook.stop()
+            self._webhook = None
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:
