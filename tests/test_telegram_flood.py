@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import pytest
+from pydantic import SecretStr
 
 from bot.app import build_features
 from bot.conversation import ConversationService
@@ -36,7 +37,7 @@ async def production_paced_bot(
     """Default flood settings (20 per 10 s) and Telegram's real pacing, as in production."""
     engine = make_engine(sqlite_url)
     settings = Settings(
-        database_url=sqlite_url, telegram_bot_token=api.token, telegram_api_base_url=api.base_url
+        database_url=sqlite_url, telegram_bot_token=SecretStr(api.token), telegram_api_base_url=api.base_url
     )
     service = ConversationService(engine, kb, settings, build_features(settings))
     limiter = TelegramRateLimiter(30.0, 1.0, 8.0)

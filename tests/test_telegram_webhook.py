@@ -8,6 +8,7 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
+from pydantic import SecretStr
 
 from bot.app import build_features
 from bot.conversation import ConversationService
@@ -33,12 +34,12 @@ async def webhook(sqlite_url: str, kb: KnowledgeBase) -> AsyncIterator[tuple[Bot
     async with BotApiStandIn() as api:
         settings = Settings(
             database_url=sqlite_url,
-            telegram_bot_token=api.token,
+            telegram_bot_token=SecretStr(api.token),
             telegram_api_base_url=api.base_url,
             telegram_mode="webhook",
             telegram_webhook_url=f"http://127.0.0.1:{port}{PATH}",
             telegram_webhook_port=port,
-            telegram_webhook_secret=SECRET,
+            telegram_webhook_secret=SecretStr(SECRET),
         )
         service = ConversationService(engine, kb, settings, build_features(settings))
         runtime = TelegramRuntime(settings, service, limiter=TelegramRateLimiter(1000.0, 1000.0, 100.0))

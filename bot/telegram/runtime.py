@@ -50,7 +50,7 @@ class TelegramStartError(Exception):
     """Start-up failed; the message is one line for the operator and never contains the token."""
 
 
-def build_application(  # type: ignore[type-arg]
+def build_application(
     token: str,
     api_base_url: str,
     limiter: TelegramRateLimiter,
