@@ -91,6 +91,19 @@ def test_splitting_prefers_paragraph_boundaries() -> None:
     assert all(c.startswith("Absatz ") for c in chunks)
 
 
+@given(st.text(alphabet="a ä\n😀👍🏽\u200d👩💻🇩🇪", min_size=0, max_size=6000))
+def test_splitting_counts_utf16_units_like_telegram(text: str) -> None:
+    chunks = render.split_text(text, limit=300)
+    assert all(0 < render.utf16_len(chunk) <= 300 for chunk in chunks)
+    assert "".join(chunks).split() == text.split()
+
+
+def test_three_thousand_emoji_fit_into_messages_telegram_accepts() -> None:
+    chunks = render.split_text("😀" * 3000)
+    assert [len(c.encode("utf-16-le")) // 2 for c in chunks] == [4096, 1904]
+    assert "".join(chunks) == "😀" * 3000
+
+
 def _rows(reply: Reply) -> list[list[str]]:
     markup = render.keyboard(reply)
     assert markup is not None
