@@ -93,11 +93,14 @@ def course_resolvers(settings: Settings, engine: sa.Engine) -> dict[type, Resolv
     return {CourseRequest: CourseLookup(engine, client, settings.course_ttl).resolve}
 
 
-def build_service(settings: Settings, engine: sa.Engine | None = None) -> ConversationService:
+def build_service(
+    settings: Settings, engine: sa.Engine | None = None, kb: KnowledgeBase | None = None
+) -> ConversationService:
+    """The service every entry point runs; tests pass their engine and the already loaded `kb`."""
     engine = engine or open_database(settings)
     return ConversationService(
         engine,
-        load_knowledge(engine),
+        kb or load_knowledge(engine),
         feature_settings(settings),
         build_features(courses=settings.course_search == "on"),
         command_prefixes(),
