@@ -6,6 +6,7 @@ tests/fixtures/courses names the shape it copies.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import json
@@ -425,3 +426,24 @@ def test_course_settings_default_to_the_documented_server_and_key(monkeypatch: p
 def test_every_fixture_names_the_shape_it_copies() -> None:
     for path in sorted(Path(FIXTURES).glob("*.json")):
         assert "shape" in json.loads(path.read_text(encoding="utf-8"))["_source"].lower(), path.name
+
+
+async def test_the_cli_chat_wires_the_settings_to_the_search(sqlite_url: str, stub: CourseApiStub) -> None:
+    """`bildungslotse chat` as operators run it: COURSE_* settings from the environment, a real process."""
+    import os
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MATRIX_", "DATABASE_"))}
+    env.update(
+        DATABASE_URL=sqlite_url, COURSE_SEARCH="on", COURSE_API_BASE_URL=stub.base_url, COURSE_CACHE_TTL="1h"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "chat", "--user", "demo",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=env, cwd=Path(__file__).resolve().parents[1],
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(b"/kurse Pflegefachkraft\n"), 120)
+    assert proc.returncode == 0, err.decode()
+    # the process runs on the real clock: check the header, not dated cards (pinned-clock tests do that)
+    assert "Passende Kurse in Ihrer Nähe: „Pflegefachkraft“ im Umkreis von 25 km um Lüneburg" in out.decode()
+    assert stub.keys == [KEY] and stub.requests[0]["sw"] == "Pflegefachkraft"
