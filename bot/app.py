@@ -10,14 +10,17 @@ import logging
 
 import sqlalchemy as sa
 
-from bot.conversation import ConversationService
+from bot.conversation import ConversationService, Resolver
+from bot.courses import CourseLookup
 from bot.settings import Settings
 from bot.transports import command_prefixes
 from db import migrate, offer_store
 from db.engine import make_engine, session_scope
+from handlers.courses import CourseRequest
 from handlers.feature_settings import FeatureSettings
 from handlers.features import FeatureRegistry
 from knowledge.base import KnowledgeBase
+from knowledge.courses.client import CourseClient
 from knowledge.loader import load_offer_base
 
 log = logging.getLogger(__name__)
@@ -69,14 +72,25 @@ def feature_settings(settings: Settings) -> FeatureSettings:
     )
 
 
-def build_features() -> FeatureRegistry:
+def build_features(courses: bool = False) -> FeatureRegistry:
+    """`courses`: the live course search, on only where a resolver for it is wired (`build_service`)."""
     from handlers import admin, events, privacy
+    from handlers import courses as course_feature
 
     registry = FeatureRegistry()
     privacy.register(registry)
     events.register(registry)
+    course_feature.register(registry, enabled=courses)
     admin.register(registry)
     return registry
+
+
+def course_resolvers(settings: Settings, engine: sa.Engine) -> dict[type, Resolver]:
+    """The live course search (COURSE_SEARCH=on): the API client with the database cache."""
+    if settings.course_search != "on":
+        return {}
+    client = CourseClient(settings.course_api_base_url, settings.course_api_key.get_secret_value())
+    return {CourseRequest: CourseLookup(engine, client, settings.course_ttl).resolve}
 
 
 def build_service(
@@ -85,5 +99,10 @@ def build_service(
     """The service every entry point runs; tests pass their engine and the already loaded `kb`."""
     engine = engine or open_database(settings)
     return ConversationService(
-        engine, kb or load_knowledge(engine), feature_settings(settings), build_features(), command_prefixes()
+        engine,
+        kb or load_knowledge(engine),
+        feature_settings(settings),
+        build_features(courses=settings.course_search == "on"),
+        command_prefixes(),
+        course_resolvers(settings, engine),
     )

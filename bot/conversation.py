@@ -9,6 +9,11 @@ never stall the event loop. On SQLite directly on the event loop: a turn there i
 millisecond of CPU under the GIL with no network in between, and handing it to a thread and back
 cost more CPU than the turn's database work itself (bench/telegram_updates.py). The price: while
 another process holds SQLite's write lock, the loop waits with the turn.
+
+Network work a turn asks for (the live course search) is *deferred*: a feature handler or a
+dialog follow-up returns a request object, and `handle` resolves it with the resolver registered
+for its type only after the turn is stored and the per-user lock is released. A slow API thus
+holds no transaction and no lock; the replies of the search are appended to the turn's replies.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import sqlalchemy as sa
 
@@ -27,7 +32,7 @@ from db.models import User
 from handlers import dialog
 from handlers.catalogue import normalise_language, t
 from handlers.feature_settings import FeatureSettings
-from handlers.features import FeatureContext, FeatureRegistry, is_admin
+from handlers.features import FeatureContext, FeatureRegistry, FollowupContext, is_admin
 from handlers.ownership import bind_person, carry_over, run_feature
 from handlers.state import ConversationState
 from handlers.turn import Reply, Turn
@@ -35,6 +40,7 @@ from knowledge.base import KnowledgeBase
 
 log = logging.getLogger(__name__)
 MAX_LOCKS = 10_000
+Resolver = Callable[[object], Awaitable[list[Reply]]]
 
 
 class ConversationService:
@@ -45,6 +51,7 @@ class ConversationService:
         settings: FeatureSettings | None = None,
         features: FeatureRegistry | None = None,
         command_prefixes: Mapping[str, str] | None = None,
+        resolvers: Mapping[type, Resolver] | None = None,
     ) -> None:
         if command_prefixes is None:
             from bot.transports import command_prefixes as registered  # late: it imports the transports
@@ -55,6 +62,7 @@ class ConversationService:
         self.settings = settings or FeatureSettings()
         self.features = features or FeatureRegistry()
         self.command_prefixes = command_prefixes
+        self.resolvers = dict(resolvers or {})  # request type -> async resolver (e.g. the course search)
         self.dialog_ctx = dialog.DialogContext(
             kb=kb, result_extras=tuple(self.features.result_extras), command_prefix=command_prefixes
         )
@@ -85,15 +93,34 @@ class ConversationService:
             )
         async with self._lock(key):
             if self._on_loop:
-                return self.handle_sync(turn)
-            return await asyncio.to_thread(self.handle_sync, turn)
+                replies, deferred = self._run(turn)
+            else:
+                replies, deferred = await asyncio.to_thread(self._run, turn)
+        for request in deferred:  # outside the transaction and the lock
+            replies = [*replies, *await self._resolve(request)]
+        return replies
+
+    async def _resolve(self, request: object) -> list[Reply]:
+        resolver = self.resolvers.get(type(request))
+        if resolver is None:
+            return []
+        try:
+            return await resolver(request)
+        except Exception:
+            log.exception("a deferred %s failed", type(request).__name__)
+            return []
 
     def _language_hint(self, turn: Turn) -> str | None:
         """The client's language, else the operator's DEFAULT_LANGUAGE: used for brand-new conversations."""
         return turn.language or self.settings.default_language
 
     def handle_sync(self, turn: Turn) -> list[Reply]:
+        """One turn without its deferred network work (tests, benchmarks and the row-lock checks)."""
+        return self._run(turn)[0]
+
+    def _run(self, turn: Turn) -> tuple[list[Reply], list[object]]:
         hint = self._language_hint(turn)
+        deferred: list[object] = []
         lang = normalise_language(hint)
         try:
             with session_scope(self.engine) as session:
@@ -116,13 +143,15 @@ class ConversationService:
                     )
                     replies = run_feature(handler, ctx)
                     if ctx.user_deleted:
-                        return replies
+                        return replies, []
+                    deferred = ctx.deferred
                     state = ctx.state
                     session.flush()  # the feature's own changes first; the turn's writes go last
                 else:
                     before = state
                     state, replies = dialog.step(state, turn, self.dialog_ctx)
                     carry_over(before, state, turn)
+                    deferred = self._followups(before, state, turn)
                 users.close_turn(
                     session,
                     record,
@@ -135,11 +164,21 @@ class ConversationService:
                         "goal": state.goal,
                     },
                 )
-            return replies
+            return replies, deferred
         except sa.exc.OperationalError:
             log.warning("database unavailable while handling a %s turn", turn.transport)
-            return [Reply(t(lang, "error.unavailable"))]
+            return [Reply(t(lang, "error.unavailable"))], []
         except Exception:
             # no message contents in logs: only the kind of turn
             log.exception("turn of kind %s on %s failed", turn.kind, turn.transport)
-            return [Reply(t(lang, "error.internal"))]
+            return [Reply(t(lang, "error.internal"))], []
+
+    def _followups(self, before: ConversationState, state: ConversationState, turn: Turn) -> list[object]:
+        if not self.features.followups:
+            return []
+        ctx = FollowupContext(
+            turn, before, state, self.kb, self.settings, self.command_prefixes.get(turn.transport, "/")
+        )
+        for followup in self.features.followups:
+            followup(ctx)
+        return ctx.deferred

@@ -15,6 +15,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handlers.feature_settings import DEFAULTS
+from knowledge.courses.client import DEFAULT_API_KEY as DEFAULT_COURSE_API_KEY
+from knowledge.courses.client import DEFAULT_BASE_URL as DEFAULT_COURSE_API_BASE_URL
+from knowledge.courses.client import DEFAULT_CACHE_TTL as DEFAULT_COURSE_CACHE_TTL
 
 DEFAULT_DB_PATH = Path("data") / "bildungslotse.sqlite3"
 _DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$")
@@ -146,6 +149,13 @@ class Settings(BaseSettings):
     flood_max_messages: int = Field(default=DEFAULTS.flood_max_messages, ge=1)
     flood_window_seconds: int = Field(default=DEFAULTS.flood_window_seconds, ge=1)
 
+    # --- live courses (Weiterbildungssuche der Bundesagentur für Arbeit, knowledge/courses) ---
+    # (not part of FeatureSettings: the features only defer searches; bot/app.py wires the lookup)
+    course_search: Literal["on", "off"] = "on"
+    course_api_base_url: str = DEFAULT_COURSE_API_BASE_URL
+    course_api_key: SecretStr = SecretStr(DEFAULT_COURSE_API_KEY)
+    course_cache_ttl: str = format_durations((DEFAULT_COURSE_CACHE_TTL,))
+
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
@@ -168,6 +178,22 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/]+", v):
             raise ValueError("must be a server root like http://127.0.0.1:8081")
         return v.rstrip("/")
+
+    @field_validator("course_api_base_url")
+    @classmethod
+    def _course_base(cls, v: str) -> str:
+        if not re.match(r"^https?://[^/]+", v):
+            raise ValueError(
+                "must be an http(s) address like https://rest.arbeitsagentur.de/infosysbub/wbsuche"
+            )
+        return v.rstrip("/")
+
+    @field_validator("course_cache_ttl")
+    @classmethod
+    def _course_ttl(cls, v: str) -> str:
+        if len(parse_durations(v)) != 1:
+            raise ValueError("expected one duration like 6h or 30m")
+        return v
 
     @field_validator("reminder_lead_times")
     @classmethod
@@ -200,6 +226,10 @@ class Settings(BaseSettings):
     @property
     def quiet(self) -> tuple[dt.time, dt.time] | None:
         return parse_quiet_hours(self.quiet_hours)
+
+    @property
+    def course_ttl(self) -> dt.timedelta:
+        return parse_durations(self.course_cache_ttl)[0]
 
     @property
     def admins(self) -> frozenset[tuple[str, str]]:

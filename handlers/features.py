@@ -3,6 +3,11 @@
 They need the database, so they are not part of the pure dialog: each feature registers its
 commands, option-id prefixes and pending-question keys here, and the conversation service runs
 the handler inside the same transaction that stores the state.
+
+Work that must wait for the network (the live course search) is never done inside that
+transaction: a handler or a follow-up of the dialog only *defers* a request object
+(`FeatureContext.defer`), and the conversation service resolves it after the turn is stored and
+the per-user lock is released (`bot/conversation.py`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,11 @@ class FeatureContext:
     command_prefix: str = "/"
     # set by a handler (e.g. /loeschen) when the user and all their rows are gone: do not save state
     user_deleted: bool = False
+    # requests resolved after the turn is stored (network work, e.g. a course search)
+    deferred: list[object] = field(default_factory=list)
+
+    def defer(self, request: object) -> None:
+        self.deferred.append(request)
 
     @property
     def lang(self) -> str:
@@ -68,6 +78,25 @@ FeatureHandler = Callable[[FeatureContext], list[Reply]]
 
 
 @dataclass
+class FollowupContext:
+    """After a pure dialog step: the state before and after (mutable: saved afterwards)."""
+
+    turn: Turn
+    before: ConversationState
+    state: ConversationState
+    kb: KnowledgeBase
+    settings: FeatureSettings
+    command_prefix: str = "/"
+    deferred: list[object] = field(default_factory=list)
+
+    def defer(self, request: object) -> None:
+        self.deferred.append(request)
+
+
+Followup = Callable[[FollowupContext], None]
+
+
+@dataclass
 class FeatureRegistry:
     commands: dict[str, FeatureHandler] = field(default_factory=dict)
     option_prefixes: dict[str, FeatureHandler] = field(default_factory=dict)
@@ -79,6 +108,8 @@ class FeatureRegistry:
     # option prefixes that answer a pending question: only its owner may press them (pending answers
     # always belong to the owner)
     owned: set[str] = field(default_factory=set)
+    # called after every advisory dialog step (e.g. to defer a course search once results are shown)
+    followups: list[Followup] = field(default_factory=list)
 
     def command(self, *names: str, admin: bool = False) -> Callable[[FeatureHandler], FeatureHandler]:
         def deco(fn: FeatureHandler) -> FeatureHandler:
@@ -111,6 +142,11 @@ class FeatureRegistry:
             return fn
 
         return deco
+
+    def followup(self, fn: Followup) -> Followup:
+        if fn not in self.followups:
+            self.followups.append(fn)
+        return fn
 
     def result_extra(self, option_id: str, label_key: str) -> None:
         if (option_id, label_key) not in self.result_extras:

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from knowledge.courses.model import CourseFilter
 from knowledge.vocabulary import District, Goal, Sector, Situation
 
 STATE_VERSION = 1
@@ -60,6 +61,8 @@ class ConversationState(BaseModel):
     private_with: str | None = Field(default=None, max_length=255)
     # the conversation was private and is shared now: its personal answers were dropped once
     shared: bool = False
+    # the live course search's keyword and filters (handlers/courses.py), once courses were shown
+    courses: CourseFilter | None = None
 
     def slot(self, step: Step) -> object:
         return getattr(self, step.value)

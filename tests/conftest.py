@@ -66,6 +66,9 @@ def isolate_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in Settings.model_fields:
         for variant in (name, name.upper()):
             monkeypatch.delenv(variant, raising=False)
+    # no test (nor a CLI subprocess, which inherits this) reaches the real Weiterbildungssuche:
+    # the course tests wire their own client to a stand-in on 127.0.0.1 (tests/course_api_stub.py)
+    monkeypatch.setenv("COURSE_SEARCH", "off")
 
 
 @pytest.fixture(autouse=True)
