@@ -43,7 +43,7 @@ from handlers.turn import Reply, Turn
 log = logging.getLogger(__name__)
 
 # the command menu, in this order; descriptions come from the catalogue (telegram.command.<name>)
-MENU_COMMANDS = ("start", "angebote", "termine", "abo", "profil", "hilfe", "datenschutz", "neu")
+MENU_COMMANDS = ("start", "angebote", "kurse", "termine", "abo", "profil", "hilfe", "datenschutz", "neu")
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
