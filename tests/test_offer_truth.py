@@ -186,7 +186,7 @@ def test_a_persons_check_is_shown_kept_across_a_reload_and_audited(database_url:
 
 
 # Cells without a regional contact that fits the goal. Empty since the regional search of 1.12.2026 (the
-# chambers' recognition advice closed "ausländischer Abschluss × Anerkennung"); see ATTRIBUTION.md for what the
+# chambers' recognition advice closed "ausländischer Abschluss × Anerkennung"); ATTRIBUTION.md says what the
 # sources do not name. A cell that loses its last regional contact shows up here first.
 NATIONWIDE_ONLY: set[tuple[District, Situation, str]] = set()
 LOCAL = "Kreis"  # a contact for this district alone or with one neighbour (Jobcenter, JBA, Ko-Stelle, BBS …)
@@ -196,7 +196,7 @@ NATIONWIDE = "nur bundesweit"
 
 def regional_matrix(kb: KnowledgeBase) -> dict[tuple[District, Situation, str], list[str]]:
     """district × situation × goal -> the regional offers (not the network overview) that fit the goal."""
-    matrix = {}
+    matrix: dict[tuple[District, Situation, str], list[str]] = {}
     for district in REGION:
         for situation in Situation:
             for goal in GOALS_BY_SITUATION[situation]:
