@@ -235,6 +235,7 @@ def test_matrix_of_regional_contacts_per_district_situation_and_goal(kb: Knowled
         # every district has a contact of its own for returners (Jobcenter or Ko-Stelle)
         assert reach(kb, matrix[(district, Situation.WIEDEREINSTIEG, "beratung")]) == LOCAL, shown
     assert "jugendberufsagentur_lueneburg" in matrix[(District.LUENEBURG, Situation.SCHULE, "beratung")]
+    assert "jugendberufsagentur_uelzen" in matrix[(District.UELZEN, Situation.SCHULE, "beratung")]
     assert "kostelle_harburg" in matrix[(District.HARBURG, Situation.WIEDEREINSTIEG, "beratung")]
     for district in (District.LUENEBURG, District.UELZEN):
         assert "kostelle_lueneburg_uelzen" in matrix[(district, Situation.WIEDEREINSTIEG, "beratung")]
@@ -260,5 +261,6 @@ def test_the_regional_contacts_say_how_old_their_sources_are(user: DialogDriver)
     text = details(user, "kostelle_lueneburg_uelzen")
     assert "etwa 2017" in text and "aktueller Beleg fehlt" in text
     assert "Februar 2022" in details(user, "kostelle_harburg")
+    assert "Berichte der Allgemeinen Zeitung ohne Datum" in details(user, "jugendberufsagentur_uelzen")
     bca = details(user, "bca_chancengleichheit")
     assert "Presseinfo Nr. 49/2023" in bca and "0800 4 5555 00" in bca
