@@ -264,3 +264,10 @@ def test_the_regional_contacts_say_how_old_their_sources_are(user: DialogDriver)
     assert "Berichte der Allgemeinen Zeitung ohne Datum" in details(user, "jugendberufsagentur_uelzen")
     bca = details(user, "bca_chancengleichheit")
     assert "Presseinfo Nr. 49/2023" in bca and "0800 4 5555 00" in bca
+
+
+def test_new_contacts_do_not_push_the_jobcenter_out_of_the_local_contacts(user: DialogDriver) -> None:
+    for district in REGION:
+        results(user, "wiedereinstieg", district, "unbekannt", "beratung")
+        user.option("nav:contact")
+        assert "Kontakt: Jobcenter" in user.text_out, district
