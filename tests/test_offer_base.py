@@ -24,10 +24,11 @@ from knowledge.vocabulary import GOALS_BY_SITUATION, REGION_DISTRICTS, District,
 
 DATA = Path(__file__).resolve().parents[1] / "knowledge" / "data"
 
-# The only phone numbers the fact base sources and verifies.
-SOURCED_PHONES = {"04131 15-2626", "0800 4 5555 20"}
-# Known but unverified (Servicenummer für Arbeitnehmende): must not appear anywhere.
-UNVERIFIED_PHONES = ("0800 4 5555 00", "0800 455 5500", "0800 4555500")
+# The only phone numbers a source gives: RLSB, the Arbeitgeber-Hotline and (since the regional search of
+# 1.12.2026) the agency's free service number, printed in its press releases Nr. 40/2023 and Nr. 70/2025.
+SOURCED_PHONES = {"04131 15-2626", "0800 4 5555 20", "0800 4 5555 00"}
+# Other spellings of the service number are not how the sources print it: keep one form in the data.
+UNVERIFIED_PHONES = ("0800 455 5500", "0800 4555500")
 
 MONEY_OR_RATE = re.compile(r"\d[\d.,]*\s*(?:€|%|Euro\b|EUR\b|Prozent)")
 PHONE_LIKE = re.compile(r"\b0\d{2,4}[ /-]?\d[\d -]{4,}\d\b")
@@ -196,5 +197,5 @@ def test_every_offer_has_english_summary_and_lowercase_keywords(offers):
 
 
 def test_compiled_on_is_the_compilation_date_and_no_file_claims_a_check(offers):
-    assert {o.compiled_on.isoformat() for o in offers} == {"2026-11-25", "2026-11-30"}
+    assert {o.compiled_on.isoformat() for o in offers} == {"2026-11-25", "2026-11-30", "2026-12-01"}
     assert all(o.verified_on is None and o.verified_by is None for o in offers)

@@ -185,13 +185,18 @@ def test_a_persons_check_is_shown_kept_across_a_reload_and_audited(database_url:
     assert "Von einer Person geprüft" not in details(user, "bildungsgutschein")
 
 
-# Cells without a regional contact that fits the goal: the sources name none (see ATTRIBUTION.md).
-NATIONWIDE_ONLY = {(d, Situation.AUSLAND, "anerkennung") for d in REGION}
+# Cells without a regional contact that fits the goal. Empty since the regional search of 1.12.2026 (the
+# chambers' recognition advice closed "ausländischer Abschluss × Anerkennung"); ATTRIBUTION.md says what the
+# sources do not name. A cell that loses its last regional contact shows up here first.
+NATIONWIDE_ONLY: set[tuple[District, Situation, str]] = set()
+LOCAL = "Kreis"  # a contact for this district alone or with one neighbour (Jobcenter, JBA, Ko-Stelle, BBS …)
+REGIONAL = "Region"  # only contacts for all four districts (Agentur, Kammern, Hochschulen …)
+NATIONWIDE = "nur bundesweit"
 
 
 def regional_matrix(kb: KnowledgeBase) -> dict[tuple[District, Situation, str], list[str]]:
     """district × situation × goal -> the regional offers (not the network overview) that fit the goal."""
-    matrix = {}
+    matrix: dict[tuple[District, Situation, str], list[str]] = {}
     for district in REGION:
         for situation in Situation:
             for goal in GOALS_BY_SITUATION[situation]:
@@ -203,15 +208,66 @@ def regional_matrix(kb: KnowledgeBase) -> dict[tuple[District, Situation, str], 
     return matrix
 
 
+def reach(kb: KnowledgeBase, ids: list[str]) -> str:
+    if not ids:
+        return NATIONWIDE
+    local = any(len(kb.offers_by_id[i].districts) <= 2 for i in ids)
+    return LOCAL if local else REGIONAL
+
+
 def test_matrix_of_regional_contacts_per_district_situation_and_goal(kb: KnowledgeBase) -> None:
     matrix = regional_matrix(kb)
     shown = "\n".join(
-        f"{d.value:8} {s.value:14} {g:13} {', '.join(ids[:3]) or 'nur bundesweit'}"
+        f"{d.value:9} {s.value:14} {g:13} {reach(kb, ids):14} {', '.join(ids[:4])}"
         for (d, s, g), ids in matrix.items()
     )
     nationwide = {cell for cell, ids in matrix.items() if not ids}
     assert nationwide == NATIONWIDE_ONLY, shown
-    # the cells this change closed: school leavers asking for funding, and the youth agency in Lüneburg
+    levels = {reach(kb, ids) for ids in matrix.values()}
+    assert levels <= {LOCAL, REGIONAL}, shown
     for district in REGION:
+        # school leavers asking for funding, and recognition of a foreign qualification at the chambers
         assert "berufsberatung_agentur" in matrix[(district, Situation.SCHULE, "foerderung")], shown
+        recognition = matrix[(district, Situation.AUSLAND, "anerkennung")]
+        assert {"anerkennung_ihk_berufe", "anerkennung_handwerk"} <= set(recognition), shown
+        # returning to work: the agency's equal-opportunities officer in every district
+        assert "bca_chancengleichheit" in matrix[(district, Situation.WIEDEREINSTIEG, "beratung")], shown
+        # every district has a contact of its own for returners (Jobcenter or Ko-Stelle)
+        assert reach(kb, matrix[(district, Situation.WIEDEREINSTIEG, "beratung")]) == LOCAL, shown
     assert "jugendberufsagentur_lueneburg" in matrix[(District.LUENEBURG, Situation.SCHULE, "beratung")]
+    assert "jugendberufsagentur_uelzen" in matrix[(District.UELZEN, Situation.SCHULE, "beratung")]
+    assert "kostelle_harburg" in matrix[(District.HARBURG, Situation.WIEDEREINSTIEG, "beratung")]
+    for district in (District.LUENEBURG, District.UELZEN):
+        assert "kostelle_lueneburg_uelzen" in matrix[(district, Situation.WIEDEREINSTIEG, "beratung")]
+    # the Landwirtschaftskammer's Bezirksstelle Uelzen also serves farms in Lüneburg and Lüchow-Dannenberg
+    for district in REGION:
+        assert "lwk_bezirksstelle_uelzen" in matrix[(district, Situation.BETRIEB, "beratung")], shown
+
+
+def test_a_returner_in_luechow_is_shown_the_regional_contacts_first(user: DialogDriver) -> None:
+    shown = results(user, "wiedereinstieg", District.LUECHOW_DANNENBERG, "unbekannt", "beratung")
+    assert shown[:2] == ["jobcenter_luechow_dannenberg", "bca_chancengleichheit"]
+    assert "teilzeitausbildung" in shown  # nationwide, after the contacts in the region
+    assert "kostelle_harburg" not in shown and "kostelle_lueneburg_uelzen" not in shown
+
+
+def test_recognition_in_a_craft_puts_the_chamber_of_crafts_first(user: DialogDriver) -> None:
+    shown = results(user, "ausland", District.UELZEN, "handwerk", "anerkennung")
+    assert shown[0] == "anerkennung_handwerk"
+    assert shown.index("anerkennung_ihk_berufe") > shown.index("anerkennung_berufsabschluss")
+
+
+def test_the_regional_contacts_say_how_old_their_sources_are(user: DialogDriver) -> None:
+    text = details(user, "kostelle_lueneburg_uelzen")
+    assert "etwa 2017" in text and "aktueller Beleg fehlt" in text
+    assert "Februar 2022" in details(user, "kostelle_harburg")
+    assert "Berichte der Allgemeinen Zeitung ohne Datum" in details(user, "jugendberufsagentur_uelzen")
+    bca = details(user, "bca_chancengleichheit")
+    assert "Presseinfo Nr. 49/2023" in bca and "0800 4 5555 00" in bca
+
+
+def test_new_contacts_do_not_push_the_jobcenter_out_of_the_local_contacts(user: DialogDriver) -> None:
+    for district in REGION:
+        results(user, "wiedereinstieg", district, "unbekannt", "beratung")
+        user.option("nav:contact")
+        assert "Kontakt: Jobcenter" in user.text_out, district
