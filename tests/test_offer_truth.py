@@ -37,7 +37,6 @@ UNSEEN_ADDRESS_OFFERS = (
     "asa_flex_betriebe",
     "bab",
     "mobilitaetszuschuss",
-    "vernetzte_bildungsraeume",
 )
 VAGUE_AMOUNT_OFFERS = (
     "aufstiegs_bafoeg",
@@ -115,6 +114,9 @@ def test_the_network_says_only_what_its_source_says(user: DialogDriver) -> None:
     text = details(user, "vernetzte_bildungsraeume")
     assert "Veranstaltung" not in text and "bündelt" not in text
     assert "Rundschreiben 2/2024 des Arbeitgeberverbands" in text
+    # its announcement prints the page's exact address: no "never seen" note, but nothing claims a live check
+    assert "https://www.arbeitsagentur.de/vor-ort/lueneburg-uelzen/vernetzte-bildungsraeume" in text
+    assert "stand in keiner unserer Quellen" not in text and "nicht live geprüft" in text
 
 
 @pytest.mark.parametrize("offer_id", VAGUE_AMOUNT_OFFERS)
