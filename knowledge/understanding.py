@@ -74,11 +74,26 @@ _EMPLOYER_GOAL: dict[Goal, Goal] = {
 STRONG, WEAK = 2, 1
 _SHORT_MESSAGE_TOKENS = 6
 _MAX_KEYWORDS = 20
-_TARGET_CUES = {"zum": 2, "zur": 2, "richtung": 2, "wechseln": 2, "als": 1}
+_TARGET_CUES = {
+    "zum": 2,
+    "zur": 2,
+    "richtung": 2,
+    "wechseln": 2,
+    "als": 1,
+    "become": 2,
+    "into": 2,
+    "switch": 2,
+    "as": 1,
+}
 _RESIDENCE_CUES = frozenset(
     {"wohne", "wohnen", "wohnort", "lebe", "leben", "zuhause", "daheim", "aus", "komme"}
+    | {"live", "living", "lives", "from", "based", "stay", "staying", "home"}
 )
-_SELF_CUES = frozenset({"bin"})
+_SELF_CUES = frozenset({"bin", "am", "m"})  # "ich bin", "I am", "I'm"
+_SELF_WORDS = frozenset({"ich", "i"})  # right before the job: "ich elektriker", "i electrician"
+# Prepositions that turn a country into a hint at a foreign qualification ("aus Syrien", "from Syria").
+_COUNTRY_PREPOSITIONS = {"countries": ("aus", "in"), "countries_en": ("from", "in")}
+_LEXICON_FILES = ("lexicon.yaml", "lexicon_en.yaml")
 _CATEGORIES = ("sector", "situation", "goal")
 
 
@@ -96,6 +111,9 @@ class Understanding:
     intent: Intent | None = None
     outside: bool = False
     postcode: str | None = None  # the five-digit postcode given, if any
+    # two situations the message supports equally well ("mein Betrieb … ich bin Chef"?): the dialog
+    # asks one either/or question instead of guessing; `situation` stays None then
+    situation_choice: tuple[Situation, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -103,6 +121,7 @@ class Understanding:
             not (self.situation or self.district or self.sector or self.goal or self.place_candidates)
             and self.intent is None
             and not self.outside
+            and not self.situation_choice
         )
 
 
@@ -124,6 +143,8 @@ class Meaning:
     business: bool = False
     outside: int = 0  # 2 = always, 1 = only in a short answer
     suppress: frozenset[str] = frozenset()
+    qualification: bool = False  # names a certificate or training ("Zeugnis", "Schule", "degree")
+    short_only: bool = False  # its situation counts only when it is the whole answer ("Betrieb")
 
     def merged(self, other: Meaning) -> Meaning:
         """self wins for every slot it sets or suppresses; other fills the rest."""
@@ -138,6 +159,7 @@ class Meaning:
         goal, s3 = pick("goal")
         own_situation = self.situation is not None or "situation" in self.suppress
         strength = self.strength if own_situation else other.strength
+        short_only = self.short_only if own_situation else other.short_only
         suppress = frozenset(c for c, s in zip(_CATEGORIES, (s1, s2, s3), strict=True) if s)
         return Meaning(
             label=self.label,
@@ -149,6 +171,8 @@ class Meaning:
             business=self.business or other.business,
             outside=max(self.outside, other.outside),
             suppress=suppress,
+            qualification=self.qualification or other.qualification,
+            short_only=short_only,
         )
 
 
@@ -204,8 +228,11 @@ class Lexicon:
         for situation_code, groups in raw.get("situations", {}).items():
             situation = Situation(situation_code)
             for strength_name, strength in (("strong", STRONG), ("weak", WEAK)):
-                for pattern in groups.get(strength_name, []):
+                for pattern in groups.get(strength_name) or []:
                     entries.append((pattern, Meaning(pattern, situation=situation, strength=strength)))
+            for pattern in groups.get("short") or []:
+                meaning = Meaning(pattern, situation=situation, strength=WEAK, short_only=True)
+                entries.append((pattern, meaning))
         for goal_code, patterns in raw.get("goals", {}).items():
             for pattern in patterns:
                 entries.append((pattern, Meaning(pattern, goal=Goal(goal_code))))
@@ -216,12 +243,16 @@ class Lexicon:
             entries.append((pattern, Meaning(pattern)))
         for pattern in raw.get("business_nouns", []):
             entries.append((pattern, Meaning(pattern, business=True)))
-        for country in raw.get("countries", []):
-            for prep in ("aus", "in"):
-                phrase = f"{prep} {country}"
-                entries.append((phrase, Meaning(phrase, situation=Situation.AUSLAND, strength=WEAK)))
-        for pattern in raw.get("nationalities", []):
-            entries.append((pattern, Meaning(pattern, situation=Situation.AUSLAND, strength=WEAK)))
+        for key, prepositions in _COUNTRY_PREPOSITIONS.items():
+            for country in raw.get(key, []):
+                for prep in prepositions:
+                    phrase = f"{prep} {country}"
+                    entries.append((phrase, Meaning(phrase, situation=Situation.AUSLAND, strength=WEAK)))
+        for key in ("nationalities", "nationalities_en"):
+            for pattern in raw.get(key, []):
+                entries.append((pattern, Meaning(pattern, situation=Situation.AUSLAND, strength=WEAK)))
+        for pattern in raw.get("qualification_words", []):
+            entries.append((pattern, Meaning(pattern, qualification=True)))
         outside = raw.get("outside", {})
         for level, key in ((2, "phrases"), (1, "short")):
             for pattern in outside.get(key, []):
@@ -444,11 +475,28 @@ def _combo_meaning(pattern: str, combo: Mapping[str, Any]) -> Meaning:
     )
 
 
+def merge_lexicon_data(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """Two lexicon files as one: maps are merged key by key, lists appended (base first)."""
+    out: dict[str, Any] = dict(base)
+    for key, value in extra.items():
+        old = out.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            out[key] = merge_lexicon_data(old, value)
+        elif isinstance(old, list) and isinstance(value, list):
+            out[key] = [*old, *value]
+        elif value is not None or key not in out:
+            out[key] = value
+    return out
+
+
 @functools.cache
 def bundled_lexicon() -> Lexicon:
-    """The lexicon shipped in knowledge/data (compiled once per process)."""
-    text = (resources.files("knowledge") / "data" / "lexicon.yaml").read_text(encoding="utf-8")
-    return Lexicon.from_mapping(yaml.safe_load(text))
+    """The lexicon shipped in knowledge/data, German and English (compiled once per process)."""
+    raw: dict[str, Any] = {}
+    for name in _LEXICON_FILES:
+        text = (resources.files("knowledge") / "data" / name).read_text(encoding="utf-8")
+        raw = merge_lexicon_data(raw, yaml.safe_load(text))
+    return Lexicon.from_mapping(raw)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -492,7 +540,7 @@ def _understand(text: str, gazetteer: Gazetteer, lex: Lexicon) -> Understanding:
             if found.start <= tok.start < found.end:
                 blocked[i] = True
     all_hits = lex.match(tokens, blocked) if intent is None else []
-    hits = [h for h in all_hits if not h.negated]
+    hits = [h for h in all_hits if not h.negated and (not h.meaning.short_only or _whole_answer(h, tokens, lex))]
 
     district, place, candidates, outside, postcode = _resolve_place(places, tokens)
     short = len(tokens) <= _SHORT_MESSAGE_TOKENS
@@ -503,7 +551,7 @@ def _understand(text: str, gazetteer: Gazetteer, lex: Lexicon) -> Understanding:
         if district is None and not candidates:
             district = District.AUSSERHALB
 
-    situation = _pick_situation(hits, tokens, lex)
+    situation, choice = _pick_situation(hits, tokens, lex)
     goal = _pick_goal(hits)
     sector = _pick_sector(hits, tokens)
     if situation is Situation.BETRIEB and goal is not None:
@@ -524,6 +572,16 @@ def _understand(text: str, gazetteer: Gazetteer, lex: Lexicon) -> Understanding:
         intent=intent,
         outside=outside,
         postcode=postcode,
+        situation_choice=choice,
+    )
+
+
+def _whole_answer(hit: _Hit, tokens: Sequence[Token], lex: Lexicon) -> bool:
+    """Whether the hit is all the message says ("Betrieb", "ein Betrieb", "company")."""
+    ignorable = lex.fillers | lex.intent_fillers
+    return all(
+        hit.first <= i <= hit.last or t.norm in ignorable or t.norm in ("ich", "i", "bin", "am", "m", "wir")
+        for i, t in enumerate(tokens)
     )
 
 
@@ -573,29 +631,68 @@ def _resolve_place(
     return district, place, (), False, postcode
 
 
-def _pick_situation(hits: Sequence[_Hit], tokens: Sequence[Token], lex: Lexicon) -> Situation | None:
-    scored: list[tuple[int, int, Situation]] = []  # (strength, -priority, situation)
-    rank = {s: len(SITUATION_PRIORITY) - i for i, s in enumerate(SITUATION_PRIORITY)}
+def _pick_situation(
+    hits: Sequence[_Hit], tokens: Sequence[Token], lex: Lexicon
+) -> tuple[Situation | None, tuple[Situation, ...]]:
+    """The situation the evidence supports best, or an either/or pair when two stay level.
+
+    Evidence is weighed, not taken from the first keyword: a foreign country together with a
+    certificate or a job ("Zeugnis von Schule in Syrien", "Elektriker aus Syrien") is a foreign
+    qualification, and the school words then describe that certificate; somebody who speaks for
+    a business ("wir", "Inhaber", "unsere Azubis") talks about apprentices, not as one.
+    """
+    evidence: dict[Situation, int] = {}
+
+    def add(situation: Situation, strength: int) -> None:
+        evidence[situation] = max(evidence.get(situation, 0), strength)
+
     for h in hits:
         if h.meaning.situation is not None:
-            scored.append((h.meaning.strength, rank[h.meaning.situation], h.meaning.situation))
+            add(h.meaning.situation, h.meaning.strength)
     if any(h.meaning.business for h in hits) and any(t.norm in lex.we_words for t in tokens):
-        scored.append((STRONG, rank[Situation.BETRIEB], Situation.BETRIEB))
-    for h in hits:
-        if h.meaning.occupation and _said_about_self(tokens, h.first, lex):
-            scored.append((WEAK, rank[Situation.BESCHAEFTIGT], Situation.BESCHAEFTIGT))
-    return max(scored)[2] if scored else None
+        add(Situation.BETRIEB, STRONG)
+    own_job = any(h.meaning.occupation and _said_about_self(tokens, h.first, lex) for h in hits)
+    if own_job:
+        add(Situation.BESCHAEFTIGT, WEAK)
+
+    if Situation.AUSLAND in evidence:
+        qualified = own_job or any(h.meaning.qualification for h in hits)
+        if qualified:
+            add(Situation.AUSLAND, STRONG)
+            if evidence.get(Situation.BESCHAEFTIGT) == WEAK:
+                del evidence[Situation.BESCHAEFTIGT]  # "Elektriker aus Syrien": the job is the qualification
+        school = [
+            h.meaning.strength
+            for h in hits
+            if h.meaning.situation is Situation.SCHULE and not h.meaning.qualification
+        ]
+        if Situation.SCHULE in evidence:
+            if school:
+                evidence[Situation.SCHULE] = max(school)
+            else:
+                del evidence[Situation.SCHULE]  # "Schule", "Abitur" name the foreign certificate
+    if evidence.get(Situation.BETRIEB) == STRONG:
+        evidence.pop(Situation.SCHULE, None)  # an employer talking about "Azubis"
+
+    if not evidence:
+        return None, ()
+    rank = {s: len(SITUATION_PRIORITY) - i for i, s in enumerate(SITUATION_PRIORITY)}
+    ranked = sorted(evidence, key=lambda s: (evidence[s], rank[s]), reverse=True)
+    if len(ranked) > 1 and evidence[ranked[0]] == evidence[ranked[1]]:
+        return None, (ranked[0], ranked[1])
+    return ranked[0], ()
 
 
 def _said_about_self(tokens: Sequence[Token], first: int, lex: Lexicon) -> bool:
-    """'ich bin (gelernter) Dachdecker' -> employed in that job; 'will Dachdecker werden' is not."""
+    """'ich bin (gelernter) Dachdecker', 'I am a nurse', 'ich Elektriker' -> that is their job;
+    'will Dachdecker werden' is not."""
     if first + 1 < len(tokens) and tokens[first + 1].norm in ("werden", "werde", "lernen"):
         return False
     seen = 0
     j = first - 1
     while j >= 0 and seen < 2:
         norm = tokens[j].norm
-        if norm in _SELF_CUES:
+        if norm in _SELF_CUES or (seen == 0 and norm in _SELF_WORDS):
             return True
         if norm not in lex.fillers and not norm.isdigit():
             seen += 1
