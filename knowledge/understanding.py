@@ -12,6 +12,7 @@ module compiles it once into lookup tables so a typical message costs well under
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -199,6 +200,7 @@ class Lexicon:
     suffixes: dict[str, Meaning] = field(default_factory=dict)
     intents: dict[str, Intent] = field(default_factory=dict)
     intent_fillers: frozenset[str] = frozenset()
+    negation_bridges: frozenset[str] = frozenset()
     glued: set[str] = field(default_factory=set)
     intent_words: tuple[str, ...] = ()
     max_ngram: int = 1
@@ -216,6 +218,7 @@ class Lexicon:
             we_words=words("we_words"),
             known_words=frozenset(),
             intent_fillers=frozenset(normalize_phrase(w) for w in raw.get("intent_fillers", [])),
+            negation_bridges=words("negation_bridges"),
         )
         entries: list[tuple[str, Meaning]] = []
 
@@ -333,6 +336,8 @@ class Lexicon:
                 affix = self._affix(key)
                 resolved[key] = meaning.merged(affix) if affix is not None else meaning
                 continue
+            # "gehe zur Schule" is about going to school, not about a certificate named "Schule"
+            own_qualification = meaning.qualification or meaning.situation is None
             i = 0
             while i < len(parts):
                 for size in range(len(parts) - i, 0, -1):
@@ -346,6 +351,8 @@ class Lexicon:
                         break
                 else:
                     i += 1
+            if not own_qualification:
+                meaning = dataclasses.replace(meaning, qualification=False)
             resolved[key] = meaning
         self.exact = resolved
 
@@ -407,7 +414,8 @@ class Lexicon:
         if any(blocked[j] for j in stream[pos : pos + size]):
             return None
         meaning = self.exact.get(key)
-        if meaning is None and size > 1:
+        if meaning is None and size > 1 and key.rsplit(" ", 1)[-1] not in self.stopwords:
+            # "KFZ Mechatroniker" typed apart; but "chef in" is no "Chefin"
             meaning = self.exact.get(key.replace(" ", ""))
         return meaning
 
@@ -436,7 +444,7 @@ class Lexicon:
         if hit.meaning.label.split(" ", 1)[0].lower() in self.negators:
             return False  # the phrase itself carries the negation ("keine Ahnung")
         j = hit.first - 1
-        while j >= 0 and tokens[j].norm in self.fillers:
+        while j >= 0 and (tokens[j].norm in self.fillers or tokens[j].norm in self.negation_bridges):
             j -= 1
         return j >= 0 and tokens[j].norm in self.negators
 
@@ -540,7 +548,9 @@ def _understand(text: str, gazetteer: Gazetteer, lex: Lexicon) -> Understanding:
             if found.start <= tok.start < found.end:
                 blocked[i] = True
     all_hits = lex.match(tokens, blocked) if intent is None else []
-    hits = [h for h in all_hits if not h.negated and (not h.meaning.short_only or _whole_answer(h, tokens, lex))]
+    hits = [
+        h for h in all_hits if not h.negated and (not h.meaning.short_only or _whole_answer(h, tokens, lex))
+    ]
 
     district, place, candidates, outside, postcode = _resolve_place(places, tokens)
     short = len(tokens) <= _SHORT_MESSAGE_TOKENS
