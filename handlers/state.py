@@ -7,6 +7,7 @@ replaced by a fresh one instead of crashing the turn.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,6 +41,9 @@ class ConversationState(BaseModel):
     version: int = STATE_VERSION
     step: Step = Step.IDLE
     language: str = "de"
+    # where `language` comes from: the client's hint, what the person wrote (knowledge.language), or
+    # their own choice with /sprache, which nothing overrides
+    language_source: Literal["client", "text", "chosen"] = "client"
     situation: Situation | None = None
     district: District | None = None
     sector: Sector | None = None
@@ -60,6 +64,10 @@ class ConversationState(BaseModel):
     private_with: str | None = Field(default=None, max_length=255)
     # the conversation was private and is shared now: its personal answers were dropped once
     shared: bool = False
+
+    def fresh(self) -> ConversationState:
+        """A new conversation that keeps only the language (and where it came from)."""
+        return ConversationState(language=self.language, language_source=self.language_source)
 
     def slot(self, step: Step) -> object:
         return getattr(self, step.value)
