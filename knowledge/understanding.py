@@ -548,9 +548,7 @@ def _understand(text: str, gazetteer: Gazetteer, lex: Lexicon) -> Understanding:
             if found.start <= tok.start < found.end:
                 blocked[i] = True
     all_hits = lex.match(tokens, blocked) if intent is None else []
-    hits = [
-        h for h in all_hits if not h.negated and (not h.meaning.short_only or _whole_answer(h, tokens, lex))
-    ]
+    hits = [_in_context(h, tokens, lex) for h in all_hits if not h.negated]
 
     district, place, candidates, outside, postcode = _resolve_place(places, tokens)
     short = len(tokens) <= _SHORT_MESSAGE_TOKENS
@@ -586,13 +584,21 @@ def _understand(text: str, gazetteer: Gazetteer, lex: Lexicon) -> Understanding:
     )
 
 
-def _whole_answer(hit: _Hit, tokens: Sequence[Token], lex: Lexicon) -> bool:
-    """Whether the hit is all the message says ("Betrieb", "ein Betrieb", "company")."""
+def _in_context(hit: _Hit, tokens: Sequence[Token], lex: Lexicon) -> _Hit:
+    """A short-answer word ("Betrieb", "company") names a situation only when it is the whole
+    answer; inside a sentence ("Betrieb in 21629") it may be where someone works. It still counts
+    as a business noun ("wir sind ein Betrieb")."""
+    if not hit.meaning.short_only:
+        return hit
     ignorable = lex.fillers | lex.intent_fillers
-    return all(
+    whole = all(
         hit.first <= i <= hit.last or t.norm in ignorable or t.norm in ("ich", "i", "bin", "am", "m", "wir")
         for i, t in enumerate(tokens)
     )
+    if whole:
+        return hit
+    meaning = dataclasses.replace(hit.meaning, situation=None, strength=0, short_only=False)
+    return _Hit(meaning, hit.first, hit.last, hit.fuzzy, hit.negated)
 
 
 def _resolve_place(

@@ -290,6 +290,8 @@ MIXED: list[Row] = [
     ("ich bin azubi im betrieb in tostedt", dict(situation=SC, district=WL)),
     ("i work at a company in winsen", dict(situation=BE, district=WL)),
     ("i own a company in winsen", dict(situation=B, district=WL)),
+    ("wir sind ein betrieb in winsen", dict(situation=B, district=WL)),
+    ("we are a company in winsen", dict(situation=B, district=WL)),
     ("my company pays for my training", dict(situation=BE)),
     ("our company wants to train apprentices", dict(situation=B, goal=GEW)),
     # foreign certificate vs school words
