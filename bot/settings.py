@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -76,29 +75,27 @@ def parse_quiet_hours(value: str) -> tuple[dt.time, dt.time] | None:
     return start, end
 
 
-def transport_names() -> frozenset[str]:
-    from bot.transports import names  # imported late: the registry imports the transport packages
-
-    return names()
-
-
 def parse_admin_ids(value: str) -> frozenset[tuple[str, str]]:
-    """'telegram:123,matrix:@ann:example.org' -> {('telegram','123'), ('matrix','@ann:example.org')}."""
+    """'telegram:123,matrix:@ann:example.org' -> {('telegram','123'), ('matrix','@ann:example.org')}.
+
+    Admins are people: each transport's spec says which ids name one person, so a group chat or
+    a room (whose every member would become an admin) is refused at start-up."""
+    from bot.transports import TRANSPORTS  # imported late: the registry imports the transport packages
+
+    specs = {spec.name: spec for spec in TRANSPORTS}
     out: set[tuple[str, str]] = set()
     for part in value.split(","):
         part = part.strip()
         if not part:
             continue
         transport, sep, ident = part.partition(":")
-        if not sep or transport not in transport_names() or not ident:
+        spec = specs.get(transport)
+        if not sep or spec is None or not ident:
             raise ValueError(f"'{part}' is not transport:id (telegram:123, matrix:@ann:example.org)")
-        # admins are people: a group chat (negative id) or a room (!…) would make every member one
-        if (transport == "telegram" and not ident.isdigit()) or (
-            transport == "matrix" and not (ident.startswith("@") and ":" in ident)
-        ):
+        if not spec.is_person_id(ident):
+            examples = ", ".join(s.person_id_example for s in TRANSPORTS if s.person_id_example != "<id>")
             raise ValueError(
-                f"'{part}' is not a person; ADMIN_IDS lists people (telegram:<user id>, matrix:@name:server),"
-                " never groups or rooms"
+                f"'{part}' is not a person; ADMIN_IDS lists people ({examples}), never groups or rooms"
             )
         out.add((transport, ident))
     return frozenset(out)
@@ -190,19 +187,21 @@ class Settings(BaseSettings):
         parse_admin_ids(v)
         return v
 
-    @cached_property
+    # Derived values are plain properties, not cached: `model_copy(update=...)` copies a cache and
+    # would keep the old value (tests and operators' tools copy settings with changes).
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    @cached_property
+    @property
     def lead_times(self) -> tuple[dt.timedelta, ...]:
         return parse_durations(self.reminder_lead_times)
 
-    @cached_property
+    @property
     def quiet(self) -> tuple[dt.time, dt.time] | None:
         return parse_quiet_hours(self.quiet_hours)
 
-    @cached_property
+    @property
     def admins(self) -> frozenset[tuple[str, str]]:
         return parse_admin_ids(self.admin_ids)
 

@@ -26,3 +26,6 @@ class TransportSpec:
     # builds the runtime `bildungslotse run` starts (imports the platform library only when called);
     # None for a transport that has its own entry point (the console: `bildungslotse chat`)
     create_runtime: Callable[[Settings, ConversationService], Runtime] | None = None
+    # whether an id names one person (ADMIN_IDS): a group chat or a room would make every member an admin
+    is_person_id: Callable[[str], bool] = lambda ident: bool(ident)
+    person_id_example: str = "<id>"

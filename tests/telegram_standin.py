@@ -28,7 +28,8 @@ Waiting: `await wait_for(fn, timeout)` re-evaluates `fn` after every request and
 
 Updates are served by long polling (getUpdates with offsets, as Telegram does) or, after
 setWebhook, POSTed one by one to the webhook URL with the X-Telegram-Bot-Api-Secret-Token header.
-It validates what Telegram validates and the bot could get wrong: text length (4096), empty
+It validates what Telegram validates and the bot could get wrong: text length (4096 UTF-16 code
+units, as Telegram counts: an emoji outside the BMP is two), empty
 text, callback data (1–64 bytes), URL buttons (http/https), editing unknown messages and
 "message is not modified".
 """
@@ -508,7 +509,7 @@ class BotApiStandIn:
     def _check_text(text: Any) -> str:
         if not isinstance(text, str) or not text.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
-        if len(text) > MAX_TEXT:
+        if len(text.encode("utf-16-le")) // 2 > MAX_TEXT:
             raise _ApiError(400, "Bad Request: message is too long")
         return text
 

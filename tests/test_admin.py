@@ -177,7 +177,7 @@ def test_a_second_member_cannot_confirm_or_continue_an_admins_pending_action(
     from knowledge.events import EventIn
 
     settings = load_settings(_env_file=None, admin_ids=f"{ADMIN},telegram:4712")
-    service = ConversationService(make_engine(sqlite_url), kb, settings, build_features(settings))
+    service = ConversationService(make_engine(sqlite_url), kb, feature_settings(settings), build_features())
     start = dt.datetime(2099, 5, 4, 8, 0, tzinfo=dt.UTC)
     with Session(service.engine) as s:
         upsert_events(s, [EventIn(id="ev-g", title="Infotag (Beispiel)", start=start, place="Uelzen")], start)

@@ -16,7 +16,7 @@ from bot.conversation import ConversationService
 from bot.settings import load_settings
 from db.audit import AuditEntry
 from db.engine import session_scope
-from db.event_models import Broadcast, Delivery, Subscription
+from db.event_models import BROADCAST_MAX_TEXT, Broadcast, Delivery, Subscription
 from db.models import User
 from db.privacy import delete_user
 from handlers.turn import Reply, TurnKind
@@ -266,3 +266,22 @@ async def test_a_broadcast_confirmed_at_night_waits_for_the_morning(
     assert (await dispatcher.dispatch()).sent == 2
     assert telegram.texts(people.uelzen_it)[0].startswith(TEXT)
     assert telegram.texts(people.lueneburg_it)[0].startswith(TEXT)
+
+
+async def test_an_emoji_broadcast_of_the_longest_allowed_text_is_delivered(
+    engine: sa.Engine, kb: KnowledgeBase, telegram: Telegram
+) -> None:
+    """Telegram counts UTF-16 units: 2,000 emoji are 4,000 units, with the footer over the limit."""
+    people = _audience(engine)
+    service = _service(engine, kb)
+    emoji = "🎉" * BROADCAST_MAX_TEXT
+    assert "2 Empfänger" in _texts(_broadcast(service, "sector:it", emoji))[0]
+
+    dispatcher = telegram_dispatcher(engine, telegram, Clock(AFTERNOON + dt.timedelta(minutes=1)))
+    report = await dispatcher.dispatch()
+    assert (report.sent, report.failed) == (2, 0)
+    for chat in (people.uelzen_it, people.lueneburg_it):
+        texts = telegram.texts(chat)
+        assert len(texts) == 2 and all(len(t.encode("utf-16-le")) // 2 <= 4096 for t in texts)
+        assert "".join(texts).count("🎉") == BROADCAST_MAX_TEXT and "Abmelden: /stop" in texts[-1]
+    assert set(telegram.statuses_of_sends()) == {200}

@@ -86,8 +86,10 @@ def test_features_get_the_operators_settings_and_the_same_defaults(monkeypatch: 
 def test_admin_ids_accept_exactly_the_registered_transports() -> None:
     from bot.transports import TRANSPORTS
 
+    person = {"telegram": "4711", "matrix": "@ann:example.org", "console": "ann"}
+    assert {spec.name for spec in TRANSPORTS} == set(person)
     for spec in TRANSPORTS:
-        assert parse_admin_ids(f"{spec.name}:x") == {(spec.name, "x")}
+        assert parse_admin_ids(f"{spec.name}:{person[spec.name]}") == {(spec.name, person[spec.name])}
     with pytest.raises(ValueError):
         parse_admin_ids("signal:+49123")
 

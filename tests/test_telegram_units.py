@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,6 +13,8 @@ from bot.telegram import callback_data, render
 from bot.telegram.updates import parse_command
 from handlers.turn import Attachment, Link, Option, Reply
 from knowledge.base import KnowledgeBase
+
+AT = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
 
 
 class FakeClock:
@@ -85,6 +89,19 @@ def test_splitting_prefers_paragraph_boundaries() -> None:
     assert len(chunks) > 1
     assert all(len(c) <= render.MAX_TEXT for c in chunks)
     assert all(c.startswith("Absatz ") for c in chunks)
+
+
+@given(st.text(alphabet="a ä\n😀👍🏽\u200d👩💻🇩🇪", min_size=0, max_size=6000))
+def test_splitting_counts_utf16_units_like_telegram(text: str) -> None:
+    chunks = render.split_text(text, limit=300)
+    assert all(0 < render.utf16_len(chunk) <= 300 for chunk in chunks)
+    assert "".join(chunks).split() == text.split()
+
+
+def test_three_thousand_emoji_fit_into_messages_telegram_accepts() -> None:
+    chunks = render.split_text("😀" * 3000)
+    assert [len(c.encode("utf-16-le")) // 2 for c in chunks] == [4096, 1904]
+    assert "".join(chunks) == "😀" * 3000
 
 
 def _rows(reply: Reply) -> list[list[str]]:
@@ -221,12 +238,12 @@ def test_turns_name_the_sender_and_whether_the_chat_is_private() -> None:
 
     person = {"id": 4711, "is_bot": False, "first_name": "Ann"}
     group = {"id": -100555, "type": "supergroup", "title": "Team"}
-    direct = message_turn(_message({"id": 4711, "type": "private"}, person), "lotse_bot", 1)  # type: ignore[arg-type]
+    direct = message_turn(_message({"id": 4711, "type": "private"}, person), "lotse_bot", 1, AT)  # type: ignore[arg-type]
     assert direct is not None and (direct.user_id, direct.sender_id, direct.private) == ("4711", "4711", True)
-    in_group = message_turn(_message(group, person), "lotse_bot", 1)  # type: ignore[arg-type]
+    in_group = message_turn(_message(group, person), "lotse_bot", 1, AT)  # type: ignore[arg-type]
     assert in_group is not None and (in_group.user_id, in_group.sender_id) == ("-100555", "4711")
     assert not in_group.private and in_group.direct_url == "https://t.me/lotse_bot"
     # an anonymous group admin writes as the group: nobody in particular, never an admin
     anonymous = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
-    masked = message_turn(_message(group, anonymous, sender_chat=group), "lotse_bot", 1)  # type: ignore[arg-type]
+    masked = message_turn(_message(group, anonymous, sender_chat=group), "lotse_bot", 1, AT)  # type: ignore[arg-type]
     assert masked is not None and masked.sender_id == "-100555"

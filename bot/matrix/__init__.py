@@ -29,4 +29,6 @@ SPEC = TransportSpec(
     setup_hint="MATRIX_HOMESERVER/MATRIX_USER_ID",
     is_configured=lambda settings: settings.matrix_enabled,
     create_runtime=_create_runtime,
+    is_person_id=lambda ident: ident.startswith("@") and ":" in ident,  # rooms are !id:server
+    person_id_example="matrix:@name:server",
 )

@@ -24,4 +24,6 @@ SPEC = TransportSpec(
     setup_hint="TELEGRAM_BOT_TOKEN",
     is_configured=lambda settings: settings.telegram_enabled,
     create_runtime=_create_runtime,
+    is_person_id=str.isdigit,  # users have positive ids; groups and channels negative ones
+    person_id_example="telegram:<user id>",
 )

@@ -1,45 +1,196 @@
-"""Update processing for PTB: one chat's updates strictly in order, different chats concurrently.
+"""Update processing for PTB: one chat's updates strictly in order, different chats concurrently,
+and no chat able to take more than its share.
 
-The conversation service already serialises one user's turns, but the replies are sent after
-it returns; without this two quick messages could have their answers interleaved. PTB starts a
-task per update in arrival order, and asyncio locks are fair, so queueing on a per-chat lock
-keeps arrival order.
+Ordering: the conversation service serialises one user's turns, but the replies are sent after
+it returns; without a per-chat lane two quick messages could have their answers interleaved.
+
+Admission: PTB's own processor takes one of its concurrent-update slots *before* our code sees
+the update, so updates queued behind a busy chat held those slots while they waited: one chat
+sending 300 messages (whose replies are paced at 1/s) took all of them and every other chat
+stalled. The slot PTB takes here is therefore unbounded; this processor decides per chat at
+arrival, before any shared capacity is used:
+
+- the chat's arrival rate is checked (`bot.flood.FloodGuard`, FLOOD_MAX_MESSAGES per
+  FLOOD_WINDOW_SECONDS); beyond it the update is dropped;
+- at most `max_backlog` updates wait behind the chat's running one; beyond that a button press
+  replaces the oldest waiting press (only the newest choice counts), anything else is dropped;
+- only the update whose turn it is takes one of `max_concurrent` shared slots, so a flooding
+  chat occupies exactly one.
+
+Dropped updates are reported to `on_drop` (the runtime answers the flood notice once and stops
+a dropped button's spinner); this module sends nothing itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import sys
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.flood import FloodGuard
+
+
+class Lane(Enum):
+    """How an update is admitted."""
+
+    TURN = "turn"  # a message the bot answers: ordered, counted, bounded
+    PRESS = "press"  # a button press: like TURN, and a newer press may replace a waiting one
+    FREE = "free"  # nothing for us (group chatter, service messages): runs at once, uncounted
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """A dropped update, for the runtime to answer."""
+
+    update: object
+    chat_id: int
+    notify: bool  # first drop of this flood: tell the chat once
+    answer: bool  # a button press whose spinner should still be stopped (within the budget)
+
+
+@dataclass(eq=False, slots=True)
+class _Ticket:
+    update: object
+    coroutine: Awaitable[Any]
+    press: bool
+    go: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+@dataclass(slots=True)
+class _ChatLane:
+    waiting: deque[_Ticket] = field(default_factory=deque)
+
+
+@dataclass(slots=True)
+class _Flood:
+    last_drop: float
+    answers_left: int
+
+
+def default_lane(update: object) -> Lane:
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return Lane.FREE
+    return Lane.PRESS if update.callback_query is not None else Lane.TURN
+
+
+def _close(coroutine: Awaitable[Any]) -> None:
+    """A dropped update's handler coroutine is never awaited: close it (no 'never awaited' warning)."""
+    if isinstance(coroutine, Coroutine):
+        coroutine.close()
+
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._users: dict[int, int] = {}  # updates holding or waiting for each lock
+    def __init__(
+        self,
+        max_concurrent: int = 256,
+        *,
+        max_backlog: int = 8,
+        flood_max_messages: int = 20,
+        flood_window_seconds: float = 10.0,
+        dropped_answers: int = 8,
+        classify: Callable[[object], Lane] = default_lane,
+        on_drop: Callable[[Drop], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        # PTB's semaphore is taken before do_process_update sees the update: never let it bind
+        super().__init__(sys.maxsize)
+        self.max_backlog = max_backlog
+        self.dropped_answers = dropped_answers
+        self.classify = classify
+        self.on_drop = on_drop
+        self.clock = clock
+        self.window = flood_window_seconds
+        self._rate = FloodGuard(flood_max_messages, flood_window_seconds, clock)
+        self._slots = asyncio.BoundedSemaphore(max_concurrent)
+        self._lanes: dict[int, _ChatLane] = {}  # chats with a running update (and maybe a backlog)
+        self._floods: dict[int, _Flood] = {}
+
+    def pending(self, chat_id: int) -> int:
+        """Updates of this chat admitted and not finished (the running one plus its backlog)."""
+        lane = self._lanes.get(chat_id)
+        return 1 + len(lane.waiting) if lane is not None else 0
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        kind = self.classify(update)
         chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            await coroutine
+        if kind is Lane.FREE or chat is None:
+            async with self._slots:
+                await coroutine
             return
         key = chat.id
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        self._users[key] = self._users.get(key, 0) + 1
+        if self._rate.check(("telegram", str(key))) != "ok":
+            self._drop(key, update, coroutine, kind is Lane.PRESS)
+            return
+        lane = self._lanes.get(key)
+        if lane is None:  # the chat is idle: its update runs now
+            lane = self._lanes[key] = _ChatLane()
+        else:
+            if len(lane.waiting) >= self.max_backlog:
+                older = next((t for t in lane.waiting if t.press), None) if kind is Lane.PRESS else None
+                if older is None:
+                    self._drop(key, update, coroutine, kind is Lane.PRESS)
+                    return
+                lane.waiting.remove(older)  # coalesce: the newer press replaces the older one
+                older.go.set_result(False)
+            ticket = _Ticket(update, coroutine, kind is Lane.PRESS)
+            lane.waiting.append(ticket)
+            try:
+                run = await ticket.go
+            except asyncio.CancelledError:
+                if ticket.go.done() and not ticket.go.cancelled() and ticket.go.result():
+                    self._next(key, lane)  # it was our turn: hand it on
+                elif ticket in lane.waiting:
+                    lane.waiting.remove(ticket)
+                _close(coroutine)
+                raise
+            if not run:  # replaced by a newer press (at most one per admitted press: always answered)
+                _close(coroutine)
+                self._report(Drop(update, key, notify=False, answer=True))
+                return
         try:
-            async with lock:
+            async with self._slots:
                 await coroutine
         finally:
-            self._users[key] -= 1
-            if self._users[key] == 0:  # nobody queued: forget the lock, memory stays bounded
-                del self._users[key]
-                del self._locks[key]
+            self._next(key, lane)
+
+    def _next(self, key: int, lane: _ChatLane) -> None:
+        while lane.waiting:
+            ticket = lane.waiting.popleft()
+            if not ticket.go.done():
+                ticket.go.set_result(True)
+                return
+        del self._lanes[key]  # nobody waiting: forget the chat, memory stays bounded
+
+    def _drop(self, key: int, update: object, coroutine: Awaitable[Any], press: bool) -> None:
+        _close(coroutine)
+        now = self.clock()
+        flood = self._floods.get(key)
+        notify = flood is None or now - flood.last_drop > self.window
+        if flood is None or notify:
+            flood = self._floods[key] = _Flood(now, self.dropped_answers)
+            if len(self._floods) > 1000:
+                self._prune(now)
+        flood.last_drop = now
+        # a dropped press is answered while this flood's budget lasts; later ones just expire
+        answer = press and flood.answers_left > 0
+        flood.answers_left -= answer
+        self._report(Drop(update, key, notify, answer))
+
+    def _report(self, drop: Drop) -> None:
+        if self.on_drop is not None:
+            self.on_drop(drop)
+
+    def _prune(self, now: float) -> None:
+        for key in [k for k, f in self._floods.items() if now - f.last_drop > self.window]:
+            del self._floods[key]
 
     async def initialize(self) -> None:
         return None

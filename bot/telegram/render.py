@@ -1,8 +1,12 @@
-"""Replies as Telegram messages: text within 4,096 characters, inline keyboards, URL buttons, files.
+"""Replies as Telegram messages: text within 4,096 UTF-16 units, inline keyboards, URL buttons, files.
 
 `messages_for` is pure (Reply -> what to send); `deliver` sends them in order, optionally editing
 the message whose button was pressed instead of sending the first one anew. Texts go out as
 plain text (no parse mode), so nothing in an offer description can break the formatting.
+
+Telegram measures text in UTF-16 code units, not code points: an emoji outside the Basic
+Multilingual Plane counts twice. Splitting by Python's `len` let an emoji-heavy broadcast exceed
+the limit and fail permanently ("message is too long"), so lengths here are UTF-16 lengths.
 """
 
 from __future__ import annotations
@@ -34,14 +38,45 @@ class OutMessage:
     document: Attachment | None = None
 
 
+def utf16_len(text: str) -> int:
+    """Telegram's length of a text: code points above U+FFFF are surrogate pairs, two units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fitting_prefix(text: str, limit: int) -> int:
+    """How many code points of `text` fit into `limit` UTF-16 units."""
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)
+
+
+_JOINERS = frozenset("\u200d\ufe0e\ufe0f") | {chr(c) for c in range(0x1F3FB, 0x1F400)}
+
+
+def _hard_cut(text: str, cut: int) -> int:
+    """Moves a cut without separator back a little so it does not tear an emoji sequence
+    (zero-width joiner, variation selector, skin tone) apart."""
+    for candidate in range(cut, max(cut - 16, 0), -1):
+        if text[candidate] not in _JOINERS and text[candidate - 1] != "\u200d":
+            return candidate
+    return cut
+
+
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Cuts at paragraph breaks, else at line breaks, else at spaces, else hard."""
+    """Cuts at paragraph breaks, else at line breaks, else at spaces, else hard; every part is at
+    most `limit` UTF-16 units long."""
     text = text.strip()
     chunks: list[str] = []
-    while len(text) > limit:
-        window = text[: limit + 1]
+    while utf16_len(text) > limit:
+        fits = _fitting_prefix(text, limit)  # < len(text): the whole text does not fit
+        window = text[: fits + 1]
         cuts = (window.rfind(sep) for sep in ("\n\n", "\n", " "))
-        cut = next((c for c in cuts if c > limit // 4), limit)
+        cut = next((c for c in cuts if c > fits // 4), None)
+        if cut is None:
+            cut = max(1, _hard_cut(text, fits))
         chunks.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     if text:

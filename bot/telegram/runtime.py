@@ -33,9 +33,10 @@ from bot.conversation import ConversationService
 from bot.settings import Settings
 from bot.telegram import render
 from bot.telegram.limiter import TelegramRateLimiter
-from bot.telegram.ordering import PerChatUpdateProcessor
+from bot.telegram.ordering import Drop, Lane, PerChatUpdateProcessor
 from bot.telegram.sender import TelegramSender
 from bot.telegram.updates import message_turn, press_of
+from bot.telegram.webhook import WebhookServer
 from handlers.catalogue import normalise_language, t
 from handlers.turn import Reply, Turn
 
@@ -51,7 +52,12 @@ class TelegramStartError(Exception):
     """Start-up failed; the message is one line for the operator and never contains the token."""
 
 
-def build_application(token: str, api_base_url: str, limiter: TelegramRateLimiter) -> Application:
+def build_application(
+    token: str,
+    api_base_url: str,
+    limiter: TelegramRateLimiter,
+    updates: PerChatUpdateProcessor | None = None,
+) -> Application:
     """PTB on its own HTTP stack, pointed at `api_base_url` (Telegram's cloud or a self-hosted Bot API
     server); also used by reminder tooling that needs the bot without the dialog handlers."""
     base = api_base_url.rstrip("/")
@@ -61,7 +67,7 @@ def build_application(token: str, api_base_url: str, limiter: TelegramRateLimite
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
         .rate_limiter(limiter)
-        .concurrent_updates(PerChatUpdateProcessor())
+        .concurrent_updates(updates or PerChatUpdateProcessor())
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .job_queue(None)
         .build()
@@ -92,8 +98,18 @@ class TelegramRuntime:
             settings.telegram_per_chat_burst,
         )
         _quiet_library_debug_logs()
+        # flood control happens when an update arrives, before it takes any shared capacity
+        self.updates = PerChatUpdateProcessor(
+            flood_max_messages=settings.flood_max_messages,
+            flood_window_seconds=settings.flood_window_seconds,
+            classify=self._lane,
+            on_drop=self._on_drop,
+        )
         self.application = build_application(
-            settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url, self.limiter
+            settings.telegram_bot_token.get_secret_value(),
+            settings.telegram_api_base_url,
+            self.limiter,
+            self.updates,
         )
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self._on_message))
         self.application.add_handler(CallbackQueryHandler(self._on_callback))
@@ -101,6 +117,7 @@ class TelegramRuntime:
         self.sender = TelegramSender(self.application.bot, service.engine)
         self._bot_username = ""
         self._bot_id = 0
+        self._webhook: WebhookServer | None = None
 
     # --- life cycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -150,20 +167,20 @@ class TelegramRuntime:
                 "TELEGRAM_WEBHOOK_SECRET: 1–256 Zeichen aus A–Z, a–z, 0–9, _ und - erlaubt."
             )
         listen, port = self.settings.telegram_webhook_listen, self.settings.telegram_webhook_port
-        assert self.application.updater is not None
+        # our own small server, not PTB's: it refuses before reading a body (see bot.telegram.webhook)
+        server = WebhookServer(
+            self.application.bot, self.application.update_queue, secret, urlsplit(url).path
+        )
         try:
-            await self.application.updater.start_webhook(
-                listen=listen,
-                port=port,
-                url_path=urlsplit(url).path.lstrip("/"),
-                webhook_url=url,
-                secret_token=secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+            server.listen(listen, port)
         except OSError as exc:
             raise TelegramStartError(
                 f"Webhook kann nicht auf {listen}:{port} lauschen ({exc.strerror or exc})."
             ) from None
+        self._webhook = server
+        await self.application.bot.set_webhook(
+            url, allowed_updates=ALLOWED_UPDATES, secret_token=secret, max_connections=40
+        )
 
     async def _close_quietly(self) -> None:
         try:
@@ -175,6 +192,9 @@ class TelegramRuntime:
 
     async def stop(self) -> None:
         app = self.application
+        if self._webhook is not None:
+            await self._webhook.stop()
+            self._webhook = None
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:
@@ -224,6 +244,40 @@ class TelegramRuntime:
             await self.sender.mark_blocked(str(chat_id))
         except TelegramError as exc:
             log.warning("replying in a Telegram chat failed: %s: %s", type(exc).__name__, exc.message)
+
+    def _lane(self, update: object) -> Lane:
+        """Only updates the bot answers count against a chat's budget; group chatter does not."""
+        if not isinstance(update, Update):
+            return Lane.FREE
+        if update.callback_query is not None:
+            return Lane.PRESS
+        message = update.message
+        if message is None or message_turn(message, self._bot_username, self._bot_id, self.clock()) is None:
+            return Lane.FREE
+        return Lane.TURN
+
+    def _on_drop(self, drop: Drop) -> None:
+        """A flooding chat gets one notice per flood; a dropped press's spinner is stopped while
+        the budget lasts. Both run as tasks of their own: admission never waits for Telegram."""
+        update = drop.update
+        if not isinstance(update, Update):
+            return
+        user = update.effective_user
+        language = normalise_language(
+            (user.language_code if user else None) or self.settings.default_language
+        )
+        if drop.notify:
+            self.application.create_task(self._send_flood_notice(drop.chat_id, t(language, "flood")))
+        if drop.answer and update.callback_query is not None:
+            self.application.create_task(_answer_query(update.callback_query))
+
+    async def _send_flood_notice(self, chat_id: int, text: str) -> None:
+        try:
+            await self.application.bot.send_message(chat_id, text)
+        except Forbidden:
+            await self.sender.mark_blocked(str(chat_id))
+        except TelegramError as exc:
+            log.warning("sending the flood notice failed: %s", type(exc).__name__)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
