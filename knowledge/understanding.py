@@ -84,7 +84,9 @@ _TARGET_CUES = {
     "become": 2,
     "into": 2,
     "switch": 2,
+    "change": 2,
     "as": 1,
+    "to": 1,
 }
 _RESIDENCE_CUES = frozenset(
     {"wohne", "wohnen", "wohnort", "lebe", "leben", "zuhause", "daheim", "aus", "komme"}

@@ -358,7 +358,79 @@ MIXED: list[Row] = [
     ("ich will nicht mehr in der pflege arbeiten", dict(situation=None)),
 ]
 
-CATEGORIES: dict[str, list[Row]] = {"english": ENGLISH, "simple_german": SIMPLE_GERMAN, "mixed": MIXED}
+# Written in one go after the rows above passed, and measured before any change to the lexicon
+# or the rules (bench/README.md has that first measurement); a realistic check of what new
+# phrasings meet. The generic gaps it showed were fixed afterwards; two misses remain on purpose.
+HELD_OUT: list[Row] = [
+    (
+        "hello i am looking for a apprenticeship as a cook in uelzen",
+        dict(situation=SC, district=UE, sector=GA, goal=AUSB),
+    ),
+    (
+        "i am from eritrea and worked as a carpenter i live in dannenberg",
+        dict(situation=AU, district=DAN, sector=HW),
+    ),
+    ("my wife is a doctor from iraq how can she work here", dict(situation=AU, sector=GE)),
+    (
+        "i have been unemployed for 2 years and want to retrain in logistics",
+        dict(situation=AS, sector=LO, goal=UMS),
+    ),
+    (
+        "i work in a bank in lüneburg and want to do a business administration degree",
+        dict(situation=BE, district=LG, goal=STUD),
+    ),
+    ("we are a it company in adendorf and need developers", dict(situation=B, district=LG, sector=IT)),
+    ("i am 45 and was at home with my kids for 10 years", dict(situation=WI)),
+    (
+        "need help with recognition of my nursing degree from the philippines",
+        dict(situation=AU, sector=GE, goal=ANE),
+    ),
+    ("what kind of funding is there for a master craftsman", dict(goal=AUF)),
+    (
+        "i am a warehouse worker in winsen and want to become team leader",
+        dict(situation=BE, district=WL, sector=LO, goal=AUF),
+    ),
+    ("im a student from india studying in lüneburg", dict(district=LG)),
+    ("i am unemployed engineer from turkey", dict(sector=IN)),
+    ("can my employer get money if i do further training", dict(situation=BE, goal=WB)),
+    ("i want to start an apprenticeship after school", dict(goal=AUSB)),
+    ("i am a bus driver and want to change to it", dict(situation=BE, sector=IT)),
+    ("ich bin koch aus vietnam wohne in lüneburg", dict(situation=AU, sector=GA, district=LG)),
+    ("ich habe keine arbeit und keine ausbildung wohne in uelzen", dict(situation=AS, district=UE)),
+    ("ich möchte pflegehelfer werden", dict(sector=GE)),
+    ("meine ausbildung aus kasachstan ist nicht anerkannt", dict(situation=AU, goal=ANE)),
+    (
+        "ich will meister machen bin tischler in buchholz",
+        dict(situation=BE, district=WL, sector=HW, goal=AUF),
+    ),
+    ("ich bin seit 3 jahren in deutschland und war lehrerin in syrien", dict(situation=AU)),
+    ("ich suche arbeit als verkäuferin in lüchow", dict(situation=AS, district=DAN, sector=HA)),
+    ("ich habe 2 kinder und will wieder in pflege arbeiten", dict(situation=WI, sector=GE)),
+    ("ich bin mit schule fertig und suche ausbildung", dict(situation=SC, goal=AUSB)),
+    ("ich will deutsch lernen und dann arbeiten", dict(situation=AU)),
+    ("kein job mehr seit corona", dict(situation=AS)),
+    ("ich bin nicht selbstständig sondern angestellt", dict(situation=BE)),
+    ("im betrieb wollen sie dass ich den meister mache", dict(situation=BE, goal=AUF)),
+    ("betrieb in uelzen sucht azubis", dict(situation=B, district=UE, goal=GEW)),
+    ("ich habe keinen schulabschluss", dict(situation=None)),
+    ("ohne abi studieren geht das", dict(goal=STUD)),
+    ("ich bin nicht mehr in elternzeit", dict(situation=None)),
+    ("my company in seevetal wants me to do a course", dict(situation=BE, district=WL, goal=WB)),
+    ("we own a small hotel in hitzacker and look for trainees", dict(situation=B, district=DAN, sector=GA)),
+    ("i am not working at the moment", dict(situation=AS)),
+    ("i have no german certificate but a diploma from ghana", dict(situation=AU)),
+    ("mein chef will mich nicht weiterbilden", dict(situation=BE)),
+    ("moin bin maler ausm wendland", dict(situation=BE, district=DAN, sector=HW)),
+    ("hab abi und will studieren", dict(situation=SC, goal=STUD)),
+    ("bin hausfrau will wieder arbeiten in winsen", dict(situation=WI, district=WL)),
+]
+
+CATEGORIES: dict[str, list[Row]] = {
+    "english": ENGLISH,
+    "simple_german": SIMPLE_GERMAN,
+    "mixed": MIXED,
+    "held_out": HELD_OUT,
+}
 SLOTS = ("situation", "district", "sector", "goal")
 
 
