@@ -6,8 +6,16 @@ them questions; recognising nothing is always safe because the dialog then simpl
 rules prefer a missed slot over a wrong one: typo tolerance only for longer words, place names
 that are ordinary words only in place context, and negated phrases ("nicht arbeitslos") dropped.
 
-The vocabulary lives in data/lexicon.yaml (German data, editable without touching code); this
-module compiles it once into lookup tables so a typical message costs well under a millisecond.
+Many people the network serves write English or simple German ("ich habe zeugnis von schule in
+syrien"), so the same rules read both: data/lexicon.yaml holds German, data/lexicon_en.yaml English
+and learner phrasings, merged into one table. A situation is weighed from all the evidence in a
+message, not taken from its first keyword (see _pick_situation): "Betrieb in 21629" is where
+someone works, "wir sind ein Betrieb" is an employer, a foreign country makes "Schule" the name of
+a certificate. When two readings stay level, the message yields an either/or pair for the dialog
+to ask instead of a guess.
+
+The vocabulary is data, editable without touching code; this module compiles it once into lookup
+tables so a typical message costs well under a millisecond.
 """
 
 from __future__ import annotations
