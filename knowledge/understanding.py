@@ -355,6 +355,8 @@ class Lexicon:
                         continue
                     sub = " ".join(parts[i : i + size])
                     part = self.exact.get(sub) or (self._affix(sub) if size == 1 else None)
+                    if part is not None and part.short_only:  # "am chef" is no short answer "Chef"
+                        part = dataclasses.replace(part, situation=None, strength=0, short_only=False)
                     if part is not None:
                         meaning = meaning.merged(part)
                         i += size

@@ -194,6 +194,7 @@ ENGLISH: list[Row] = [
     ("is there anything for people without german", dict(situation=AU, sector=None)),
     ("i have b1 german and a nursing diploma from india", dict(situation=AU, sector=GE)),
     ("i m a chef in a restaurant in lüneburg", dict(situation=BE, district=LG, sector=GA)),
+    ("i am a chef", dict(situation=BE, sector=GA)),
     ("i work in elderly care and want to become a team leader", dict(situation=BE, sector=GE, goal=AUF)),
     ("after 5 years at home with kids i want to start working again", dict(situation=WI)),
 ]
@@ -354,6 +355,7 @@ MIXED: list[Row] = [
     ("unsere firma sucht fachkräfte aus dem ausland", dict(situation=B, goal=GEW)),
     ("ich habe kein job und keine ausbildung", dict(situation=AS)),
     ("ich bin kein schüler mehr", dict(situation=None)),
+    ("my kids go to school here", dict(situation=None)),
     ("ich arbeite nicht mehr als koch", dict(situation=AS, sector=GA)),
     ("ich will nicht mehr in der pflege arbeiten", dict(situation=None)),
 ]
