@@ -211,6 +211,7 @@ class Lexicon:
     intents: dict[str, Intent] = field(default_factory=dict)
     intent_fillers: frozenset[str] = frozenset()
     negation_bridges: frozenset[str] = frozenset()
+    capitals_only: frozenset[str] = frozenset()
     glued: set[str] = field(default_factory=set)
     intent_words: tuple[str, ...] = ()
     max_ngram: int = 1
@@ -229,6 +230,7 @@ class Lexicon:
             known_words=frozenset(),
             intent_fillers=frozenset(normalize_phrase(w) for w in raw.get("intent_fillers", [])),
             negation_bridges=words("negation_bridges"),
+            capitals_only=words("capitals_only"),
         )
         entries: list[tuple[str, Meaning]] = []
 
@@ -560,7 +562,7 @@ def _understand(text: str, gazetteer: Gazetteer, lex: Lexicon) -> Understanding:
             if found.start <= tok.start < found.end:
                 blocked[i] = True
     all_hits = lex.match(tokens, blocked) if intent is None else []
-    hits = [_in_context(h, tokens, lex) for h in all_hits if not h.negated]
+    hits = [h for h in (_in_context(h, tokens, lex) for h in all_hits if not h.negated) if h is not None]
 
     district, place, candidates, outside, postcode = _resolve_place(places, tokens)
     short = len(tokens) <= _SHORT_MESSAGE_TOKENS
@@ -596,11 +598,13 @@ def _understand(text: str, gazetteer: Gazetteer, lex: Lexicon) -> Understanding:
     )
 
 
-def _in_context(hit: _Hit, tokens: Sequence[Token], lex: Lexicon) -> _Hit:
+def _in_context(hit: _Hit, tokens: Sequence[Token], lex: Lexicon) -> _Hit | None:
     """A short-answer word ("Betrieb", "company") names a situation only when it is the whole
     answer; inside a sentence ("Betrieb in 21629") it may be where someone works. It still counts
-    as a business noun ("wir sind ein Betrieb")."""
-    if not hit.meaning.short_only:
+    as a business noun ("wir sind ein Betrieb"). A word that is also common English ("it") counts
+    inside a sentence only when written in capitals ("IT")."""
+    capitals = hit.first == hit.last and tokens[hit.first].norm in lex.capitals_only
+    if not hit.meaning.short_only and not capitals:
         return hit
     ignorable = lex.fillers | lex.intent_fillers
     whole = all(
@@ -609,6 +613,8 @@ def _in_context(hit: _Hit, tokens: Sequence[Token], lex: Lexicon) -> _Hit:
     )
     if whole:
         return hit
+    if capitals:
+        return hit if tokens[hit.first].raw.isupper() else None
     meaning = dataclasses.replace(hit.meaning, situation=None, strength=0, short_only=False)
     return _Hit(meaning, hit.first, hit.last, hit.fuzzy, hit.negated)
 

@@ -243,6 +243,17 @@ INTENTS = [
     ("mehr", "more"),
     ("weitere", "more"),
     ("mehr anzeigen", "more"),
+    ("go back", "back"),
+    ("back please", "back"),
+    ("start over", "restart"),
+    ("restrat", "restart"),  # a swapped pair of letters
+    ("help me", "help"),
+    ("i dont understand", "help"),
+    ("cancle", "cancel"),
+    ("quit", "cancel"),
+    ("show more", "more"),
+    ("yes please", "yes"),
+    ("nope", "no"),
 ]
 
 NOT_INTENTS = [

@@ -356,6 +356,10 @@ MIXED: list[Row] = [
     ("ich habe kein job und keine ausbildung", dict(situation=AS)),
     ("ich bin kein schüler mehr", dict(situation=None)),
     ("my kids go to school here", dict(situation=None)),
+    ("i can handle it", dict(sector=None)),
+    ("is it possible to get funding", dict(sector=None, goal=FOE)),
+    ("i am interested in it", dict(sector=None)),
+    ("ich will in die IT", dict(sector=IT)),
     ("ich arbeite nicht mehr als koch", dict(situation=AS, sector=GA)),
     ("ich will nicht mehr in der pflege arbeiten", dict(situation=None)),
 ]
