@@ -360,6 +360,8 @@ MIXED: list[Row] = [
     ("is it possible to get funding", dict(sector=None, goal=FOE)),
     ("i am interested in it", dict(sector=None)),
     ("ich will in die IT", dict(sector=IT)),
+    ("ich habe ausbildung in polen gemacht", dict(situation=AU)),
+    ("i completed my apprenticeship in romania", dict(situation=AU)),
     ("ich arbeite nicht mehr als koch", dict(situation=AS, sector=GA)),
     ("ich will nicht mehr in der pflege arbeiten", dict(situation=None)),
 ]
