@@ -7,6 +7,7 @@ once, and the dialog then skips what it already knows and says what it understoo
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from handlers.catalogue import normalise_language, t
 from handlers.state import SLOT_STEPS, ConversationState, PlaceCandidate, Step
 from handlers.turn import Link, Option, Reply, Turn, TurnKind
 from knowledge.base import KnowledgeBase
+from knowledge.language import detect_language
 from knowledge.matching import Match, Profile, closed_asked_for, rank
 from knowledge.schema import Institution
 from knowledge.understanding import Understanding, understand
@@ -74,6 +76,9 @@ class _Dialog:
         self.ctx = ctx
         self.kb = ctx.kb
         self.out: list[Reply] = []
+        # one-tap corrections of what free text filled ("Lage ändern" …): the next slot question
+        # shows them below its answers; without one they stay on the "Verstanden" line itself
+        self.corrections: tuple[Option, ...] = ()
 
     # --- helpers -------------------------------------------------------------------------
     @property
@@ -126,7 +131,7 @@ class _Dialog:
             case "back":
                 self.back()
             case "cancel":
-                self.state = ConversationState(language=self.lang)
+                self.state = self.state.fresh()
                 self.say("cancelled")
             case "results":
                 if self.state.next_missing() is Step.RESULTS:
@@ -144,7 +149,7 @@ class _Dialog:
                 self.stale()
 
     def restart(self, welcome: bool) -> None:
-        self.state = ConversationState(language=self.lang)
+        self.state = self.state.fresh()
         if welcome:
             self.say("welcome")
         self.ask(Step.SITUATION)
@@ -196,11 +201,22 @@ class _Dialog:
         self.ask_current()
 
     # --- free text -----------------------------------------------------------------------
+    def follow_language(self, text: str) -> None:
+        """Who writes English is answered in English from now on (and German likewise); a choice
+        made with /sprache is never overridden, and short texts ("ok", "Uelzen") never switch."""
+        if self.state.language_source == "chosen":
+            return
+        detected = detect_language(text, self.kb.gazetteer)
+        if detected is not None:
+            self.state.language = detected
+            self.state.language_source = "text"
+
     def text(self, text: str) -> None:
         if not text.strip():
             self.say("empty_message")
             self.ask_current()
             return
+        self.follow_language(text)
         u = understand(text, self.kb.gazetteer)
         if u.intent in ("back", "help", "cancel"):
             self.navigate(u.intent)
@@ -213,7 +229,8 @@ class _Dialog:
             return
         was_idle = self.state.step is Step.IDLE
         filled = self.apply(u)
-        if not filled and not u.place_candidates:
+        choice = u.situation_choice if self.state.situation is None else ()
+        if not filled and not u.place_candidates and not choice:
             terms = self.kb.search_terms(u.keywords)
             if self.state.step is Step.RESULTS and terms:
                 self.state.keywords = list(terms)[:12]
@@ -228,8 +245,24 @@ class _Dialog:
             self.say("not_understood")
             self.ask_current()
             return
-        self.confirm(u, filled)
-        self.advance()
+        understood = self.confirm(u, filled)
+        if len(choice) == 2 and not (self.state.place_candidates and self.state.district is None):
+            self.ask_either(choice[0], choice[1])
+        else:
+            self.advance()
+        if understood is not None and self.corrections:
+            # no slot question took them (results follow, or the either/or question keeps its two
+            # buttons): the "Verstanden" line carries them
+            self.out[understood] = dataclasses.replace(self.out[understood], options=self.corrections)
+        self.corrections = ()
+
+    def ask_either(self, first: Situation, second: Situation) -> None:
+        """One short question between the two readings that stayed level, instead of a guess."""
+        self.state.step = Step.SITUATION
+        options = tuple(
+            Option(f"sit:{s.value}", render.label(self.lang, "situation", s)) for s in (first, second)
+        )
+        self.out.append(Reply(self.t("ask.either"), options=options, question=True))
 
     def apply(self, u: Understanding) -> list[Step]:
         """Fills every slot the message names; returns the slots that changed."""
@@ -265,19 +298,33 @@ class _Dialog:
             self.state.keywords = list(dict.fromkeys([*self.state.keywords, *terms]))[-12:]
         return filled
 
-    def confirm(self, u: Understanding, filled: list[Step]) -> None:
-        asked = self.state.step
-        if len(filled) >= 2 or (filled and filled[0] is not asked and asked is not Step.PLACE):
-            parts = [self.slot_label(s) for s in SLOT_STEPS if s in filled]
-            self.say("understood", summary=self.t("summary.separator").join(parts))
+    def confirm(self, u: Understanding, filled: list[Step]) -> int | None:
+        """Says in one line what the message told us and prepares a correction button per slot.
+
+        Returns the index of that line in the replies (None when nothing was filled)."""
+        if not filled:
+            return None
         place = u.place or (self.t("postcode.name", postcode=u.postcode) if u.postcode else None)
-        if Step.DISTRICT in filled and place:
-            if self.state.district is District.AUSSERHALB:
-                self.say("place.outside", place=place)
-            else:
-                self.say(
-                    "understood.place", place=place, district=render.label(self.lang, "district", u.district)
-                )
+        parts = []
+        for slot in SLOT_STEPS:
+            if slot not in filled:
+                continue
+            label = self.slot_label(slot)
+            if slot is Step.DISTRICT and place:
+                outside = self.state.district is District.AUSSERHALB
+                key = "understood.outside_place" if outside else "understood.district_place"
+                label = self.t(key, place=place, district=label)
+            parts.append(label)
+        line = self.t("understood", summary=self.t("understood.separator").join(parts))
+        if Step.DISTRICT in filled and self.state.district is District.AUSSERHALB:
+            line = f"{line} {self.t('understood.outside')}"
+        self.out.append(Reply(line))
+        self.corrections = tuple(
+            Option(f"edit:{slot.value}", self.t(f"option.edit_{slot.value}"))
+            for slot in SLOT_STEPS
+            if slot in filled
+        )
+        return len(self.out) - 1
 
     def location(self, lat: float, lon: float) -> None:
         district = self.kb.gazetteer.district_for_location(lat, lon)
@@ -361,6 +408,9 @@ class _Dialog:
         else:
             goals = GOALS_BY_SITUATION.get(situation, tuple(Goal)) if situation else tuple(Goal)
             options = [Option(f"goal:{g.value}", render.label(self.lang, "goal", g)) for g in goals]
+        if slot is not Step.PLACE:
+            options += [o for o in self.corrections if o.id != f"edit:{slot.value}"]
+            self.corrections = ()
         if self.state.filled or slot is Step.PLACE:
             options.append(Option("nav:back", self.t("option.back")))
         text = self.t(key, place=self.state.place or "")
@@ -480,7 +530,8 @@ def _counselling_first(insts: list[Institution]) -> list[Institution]:
 
 
 def with_language(state: ConversationState, hint: str | None) -> ConversationState:
-    """A brand-new conversation takes the client's language as its default."""
-    if state.step is Step.IDLE and not state.filled and hint:
+    """A brand-new conversation takes the client's language as its default (until the person writes
+    in another language or chooses one with /sprache)."""
+    if state.step is Step.IDLE and not state.filled and hint and state.language_source == "client":
         state.language = normalise_language(hint)
     return state

@@ -27,7 +27,9 @@ def bind_person(state: ConversationState, turn: Turn) -> ConversationState:
         return state
     if (turn.private and turn.sender_id == state.private_with) or state.shared:
         return state
-    return ConversationState(language=state.language, private_with=state.private_with, shared=True)
+    fresh = state.fresh()
+    fresh.private_with, fresh.shared = state.private_with, True
+    return fresh
 
 
 def carry_over(before: ConversationState, after: ConversationState, turn: Turn) -> None:

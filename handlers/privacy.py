@@ -116,6 +116,7 @@ def choose_language(ctx: FeatureContext) -> list[Reply]:
     wanted = (ctx.turn.args or ctx.turn.option_id.partition(":")[2]).strip().lower()[:5]
     if wanted in LANGUAGES:
         ctx.state.language = wanted
+        ctx.state.language_source = "chosen"  # an explicit choice: never overridden by detection
         return [Reply(ctx.t("language.changed"))]
     options = tuple(Option(f"lang:{code}", ctx.t(f"language.name.{code}")) for code in LANGUAGES)
     return [Reply(ctx.t("language.choose"), options=options, question=True)]

@@ -7,6 +7,7 @@ replaced by a fresh one instead of crashing the turn.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,6 +42,9 @@ class ConversationState(BaseModel):
     version: int = STATE_VERSION
     step: Step = Step.IDLE
     language: str = "de"
+    # where `language` comes from: the client's hint, what the person wrote (knowledge.language), or
+    # their own choice with /sprache, which nothing overrides
+    language_source: Literal["client", "text", "chosen"] = "client"
     situation: Situation | None = None
     district: District | None = None
     sector: Sector | None = None
@@ -63,6 +67,10 @@ class ConversationState(BaseModel):
     shared: bool = False
     # the live course search's keyword and filters (handlers/courses.py), once courses were shown
     courses: CourseFilter | None = None
+
+    def fresh(self) -> ConversationState:
+        """A new conversation that keeps only the language (and where it came from)."""
+        return ConversationState(language=self.language, language_source=self.language_source)
 
     def slot(self, step: Step) -> object:
         return getattr(self, step.value)

@@ -147,6 +147,8 @@ def best_typo_match(query: str, choices: Sequence[str]) -> tuple[str, float] | N
     cutoff = max_edits(len(query) + 1)
     if cutoff == 0:
         return None
+    if cutoff == 1:
+        cutoff = 2  # a swapped pair ("restrat") is two Levenshtein edits; plausible_typo decides
     for key, dist, _ in process.extract(
         query, choices, scorer=Levenshtein.distance, processor=None, score_cutoff=cutoff, limit=3
     ):

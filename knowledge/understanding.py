@@ -6,12 +6,21 @@ them questions; recognising nothing is always safe because the dialog then simpl
 rules prefer a missed slot over a wrong one: typo tolerance only for longer words, place names
 that are ordinary words only in place context, and negated phrases ("nicht arbeitslos") dropped.
 
-The vocabulary lives in data/lexicon.yaml (German data, editable without touching code); this
-module compiles it once into lookup tables so a typical message costs well under a millisecond.
+Many people the network serves write English or simple German ("ich habe zeugnis von schule in
+syrien"), so the same rules read both: data/lexicon.yaml holds German, data/lexicon_en.yaml English
+and learner phrasings, merged into one table. A situation is weighed from all the evidence in a
+message, not taken from its first keyword (see _pick_situation): "Betrieb in 21629" is where
+someone works, "wir sind ein Betrieb" is an employer, a foreign country makes "Schule" the name of
+a certificate. When two readings stay level, the message yields an either/or pair for the dialog
+to ask instead of a guess.
+
+The vocabulary is data, editable without touching code; this module compiles it once into lookup
+tables so a typical message costs well under a millisecond.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -74,11 +83,28 @@ _EMPLOYER_GOAL: dict[Goal, Goal] = {
 STRONG, WEAK = 2, 1
 _SHORT_MESSAGE_TOKENS = 6
 _MAX_KEYWORDS = 20
-_TARGET_CUES = {"zum": 2, "zur": 2, "richtung": 2, "wechseln": 2, "als": 1}
+_TARGET_CUES = {
+    "zum": 2,
+    "zur": 2,
+    "richtung": 2,
+    "wechseln": 2,
+    "als": 1,
+    "become": 2,
+    "into": 2,
+    "switch": 2,
+    "change": 2,
+    "as": 1,
+    "to": 1,
+}
 _RESIDENCE_CUES = frozenset(
     {"wohne", "wohnen", "wohnort", "lebe", "leben", "zuhause", "daheim", "aus", "komme"}
+    | {"live", "living", "lives", "from", "based", "stay", "staying", "home"}
 )
-_SELF_CUES = frozenset({"bin"})
+_SELF_CUES = frozenset({"bin", "am", "m"})  # "ich bin", "I am", "I'm"
+_SELF_WORDS = frozenset({"ich", "i"})  # right before the job: "ich elektriker", "i electrician"
+# Prepositions that turn a country into a hint at a foreign qualification ("aus Syrien", "from Syria").
+_COUNTRY_PREPOSITIONS = {"countries": ("aus", "in"), "countries_en": ("from", "in")}
+_LEXICON_FILES = ("lexicon.yaml", "lexicon_en.yaml")
 _CATEGORIES = ("sector", "situation", "goal")
 
 
@@ -96,6 +122,9 @@ class Understanding:
     intent: Intent | None = None
     outside: bool = False
     postcode: str | None = None  # the five-digit postcode given, if any
+    # two situations the message supports equally well ("mein Betrieb … ich bin Chef"?): the dialog
+    # asks one either/or question instead of guessing; `situation` stays None then
+    situation_choice: tuple[Situation, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -103,6 +132,7 @@ class Understanding:
             not (self.situation or self.district or self.sector or self.goal or self.place_candidates)
             and self.intent is None
             and not self.outside
+            and not self.situation_choice
         )
 
 
@@ -124,6 +154,8 @@ class Meaning:
     business: bool = False
     outside: int = 0  # 2 = always, 1 = only in a short answer
     suppress: frozenset[str] = frozenset()
+    qualification: bool = False  # names a certificate or training ("Zeugnis", "Schule", "degree")
+    short_only: bool = False  # its situation counts only when it is the whole answer ("Betrieb")
 
     def merged(self, other: Meaning) -> Meaning:
         """self wins for every slot it sets or suppresses; other fills the rest."""
@@ -138,6 +170,7 @@ class Meaning:
         goal, s3 = pick("goal")
         own_situation = self.situation is not None or "situation" in self.suppress
         strength = self.strength if own_situation else other.strength
+        short_only = self.short_only if own_situation else other.short_only
         suppress = frozenset(c for c, s in zip(_CATEGORIES, (s1, s2, s3), strict=True) if s)
         return Meaning(
             label=self.label,
@@ -149,6 +182,8 @@ class Meaning:
             business=self.business or other.business,
             outside=max(self.outside, other.outside),
             suppress=suppress,
+            qualification=self.qualification or other.qualification,
+            short_only=short_only,
         )
 
 
@@ -175,6 +210,8 @@ class Lexicon:
     suffixes: dict[str, Meaning] = field(default_factory=dict)
     intents: dict[str, Intent] = field(default_factory=dict)
     intent_fillers: frozenset[str] = frozenset()
+    negation_bridges: frozenset[str] = frozenset()
+    capitals_only: frozenset[str] = frozenset()
     glued: set[str] = field(default_factory=set)
     intent_words: tuple[str, ...] = ()
     max_ngram: int = 1
@@ -192,6 +229,8 @@ class Lexicon:
             we_words=words("we_words"),
             known_words=frozenset(),
             intent_fillers=frozenset(normalize_phrase(w) for w in raw.get("intent_fillers", [])),
+            negation_bridges=words("negation_bridges"),
+            capitals_only=words("capitals_only"),
         )
         entries: list[tuple[str, Meaning]] = []
 
@@ -204,8 +243,11 @@ class Lexicon:
         for situation_code, groups in raw.get("situations", {}).items():
             situation = Situation(situation_code)
             for strength_name, strength in (("strong", STRONG), ("weak", WEAK)):
-                for pattern in groups.get(strength_name, []):
+                for pattern in groups.get(strength_name) or []:
                     entries.append((pattern, Meaning(pattern, situation=situation, strength=strength)))
+            for pattern in groups.get("short") or []:
+                meaning = Meaning(pattern, situation=situation, strength=WEAK, short_only=True)
+                entries.append((pattern, meaning))
         for goal_code, patterns in raw.get("goals", {}).items():
             for pattern in patterns:
                 entries.append((pattern, Meaning(pattern, goal=Goal(goal_code))))
@@ -216,12 +258,16 @@ class Lexicon:
             entries.append((pattern, Meaning(pattern)))
         for pattern in raw.get("business_nouns", []):
             entries.append((pattern, Meaning(pattern, business=True)))
-        for country in raw.get("countries", []):
-            for prep in ("aus", "in"):
-                phrase = f"{prep} {country}"
-                entries.append((phrase, Meaning(phrase, situation=Situation.AUSLAND, strength=WEAK)))
-        for pattern in raw.get("nationalities", []):
-            entries.append((pattern, Meaning(pattern, situation=Situation.AUSLAND, strength=WEAK)))
+        for key, prepositions in _COUNTRY_PREPOSITIONS.items():
+            for country in raw.get(key, []):
+                for prep in prepositions:
+                    phrase = f"{prep} {country}"
+                    entries.append((phrase, Meaning(phrase, situation=Situation.AUSLAND, strength=WEAK)))
+        for key in ("nationalities", "nationalities_en"):
+            for pattern in raw.get(key, []):
+                entries.append((pattern, Meaning(pattern, situation=Situation.AUSLAND, strength=WEAK)))
+        for pattern in raw.get("qualification_words", []):
+            entries.append((pattern, Meaning(pattern, qualification=True)))
         outside = raw.get("outside", {})
         for level, key in ((2, "phrases"), (1, "short")):
             for pattern in outside.get(key, []):
@@ -302,6 +348,8 @@ class Lexicon:
                 affix = self._affix(key)
                 resolved[key] = meaning.merged(affix) if affix is not None else meaning
                 continue
+            # "gehe zur Schule" is about going to school, not about a certificate named "Schule"
+            own_qualification = meaning.qualification or meaning.situation is None
             i = 0
             while i < len(parts):
                 for size in range(len(parts) - i, 0, -1):
@@ -309,12 +357,16 @@ class Lexicon:
                         continue
                     sub = " ".join(parts[i : i + size])
                     part = self.exact.get(sub) or (self._affix(sub) if size == 1 else None)
+                    if part is not None and part.short_only:  # "am chef" is no short answer "Chef"
+                        part = dataclasses.replace(part, situation=None, strength=0, short_only=False)
                     if part is not None:
                         meaning = meaning.merged(part)
                         i += size
                         break
                 else:
                     i += 1
+            if not own_qualification:
+                meaning = dataclasses.replace(meaning, qualification=False)
             resolved[key] = meaning
         self.exact = resolved
 
@@ -376,7 +428,8 @@ class Lexicon:
         if any(blocked[j] for j in stream[pos : pos + size]):
             return None
         meaning = self.exact.get(key)
-        if meaning is None and size > 1:
+        if meaning is None and size > 1 and key.rsplit(" ", 1)[-1] not in self.stopwords:
+            # "KFZ Mechatroniker" typed apart; but "chef in" is no "Chefin"
             meaning = self.exact.get(key.replace(" ", ""))
         return meaning
 
@@ -405,7 +458,7 @@ class Lexicon:
         if hit.meaning.label.split(" ", 1)[0].lower() in self.negators:
             return False  # the phrase itself carries the negation ("keine Ahnung")
         j = hit.first - 1
-        while j >= 0 and tokens[j].norm in self.fillers:
+        while j >= 0 and (tokens[j].norm in self.fillers or tokens[j].norm in self.negation_bridges):
             j -= 1
         return j >= 0 and tokens[j].norm in self.negators
 
@@ -444,11 +497,28 @@ def _combo_meaning(pattern: str, combo: Mapping[str, Any]) -> Meaning:
     )
 
 
+def merge_lexicon_data(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """Two lexicon files as one: maps are merged key by key, lists appended (base first)."""
+    out: dict[str, Any] = dict(base)
+    for key, value in extra.items():
+        old = out.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            out[key] = merge_lexicon_data(old, value)
+        elif isinstance(old, list) and isinstance(value, list):
+            out[key] = [*old, *value]
+        elif value is not None or key not in out:
+            out[key] = value
+    return out
+
+
 @functools.cache
 def bundled_lexicon() -> Lexicon:
-    """The lexicon shipped in knowledge/data (compiled once per process)."""
-    text = (resources.files("knowledge") / "data" / "lexicon.yaml").read_text(encoding="utf-8")
-    return Lexicon.from_mapping(yaml.safe_load(text))
+    """The lexicon shipped in knowledge/data, German and English (compiled once per process)."""
+    raw: dict[str, Any] = {}
+    for name in _LEXICON_FILES:
+        text = (resources.files("knowledge") / "data" / name).read_text(encoding="utf-8")
+        raw = merge_lexicon_data(raw, yaml.safe_load(text))
+    return Lexicon.from_mapping(raw)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -492,7 +562,7 @@ def _understand(text: str, gazetteer: Gazetteer, lex: Lexicon) -> Understanding:
             if found.start <= tok.start < found.end:
                 blocked[i] = True
     all_hits = lex.match(tokens, blocked) if intent is None else []
-    hits = [h for h in all_hits if not h.negated]
+    hits = [h for h in (_in_context(h, tokens, lex) for h in all_hits if not h.negated) if h is not None]
 
     district, place, candidates, outside, postcode = _resolve_place(places, tokens)
     short = len(tokens) <= _SHORT_MESSAGE_TOKENS
@@ -503,7 +573,7 @@ def _understand(text: str, gazetteer: Gazetteer, lex: Lexicon) -> Understanding:
         if district is None and not candidates:
             district = District.AUSSERHALB
 
-    situation = _pick_situation(hits, tokens, lex)
+    situation, choice = _pick_situation(hits, tokens, lex)
     goal = _pick_goal(hits)
     sector = _pick_sector(hits, tokens)
     if situation is Situation.BETRIEB and goal is not None:
@@ -524,7 +594,29 @@ def _understand(text: str, gazetteer: Gazetteer, lex: Lexicon) -> Understanding:
         intent=intent,
         outside=outside,
         postcode=postcode,
+        situation_choice=choice,
     )
+
+
+def _in_context(hit: _Hit, tokens: Sequence[Token], lex: Lexicon) -> _Hit | None:
+    """A short-answer word ("Betrieb", "company") names a situation only when it is the whole
+    answer; inside a sentence ("Betrieb in 21629") it may be where someone works. It still counts
+    as a business noun ("wir sind ein Betrieb"). A word that is also common English ("it") counts
+    inside a sentence only when written in capitals ("IT")."""
+    capitals = hit.first == hit.last and tokens[hit.first].norm in lex.capitals_only
+    if not hit.meaning.short_only and not capitals:
+        return hit
+    ignorable = lex.fillers | lex.intent_fillers
+    whole = all(
+        hit.first <= i <= hit.last or t.norm in ignorable or t.norm in ("ich", "i", "bin", "am", "m", "wir")
+        for i, t in enumerate(tokens)
+    )
+    if whole:
+        return hit
+    if capitals:
+        return hit if tokens[hit.first].raw.isupper() else None
+    meaning = dataclasses.replace(hit.meaning, situation=None, strength=0, short_only=False)
+    return _Hit(meaning, hit.first, hit.last, hit.fuzzy, hit.negated)
 
 
 def _resolve_place(
@@ -573,29 +665,68 @@ def _resolve_place(
     return district, place, (), False, postcode
 
 
-def _pick_situation(hits: Sequence[_Hit], tokens: Sequence[Token], lex: Lexicon) -> Situation | None:
-    scored: list[tuple[int, int, Situation]] = []  # (strength, -priority, situation)
-    rank = {s: len(SITUATION_PRIORITY) - i for i, s in enumerate(SITUATION_PRIORITY)}
+def _pick_situation(
+    hits: Sequence[_Hit], tokens: Sequence[Token], lex: Lexicon
+) -> tuple[Situation | None, tuple[Situation, ...]]:
+    """The situation the evidence supports best, or an either/or pair when two stay level.
+
+    Evidence is weighed, not taken from the first keyword: a foreign country together with a
+    certificate or a job ("Zeugnis von Schule in Syrien", "Elektriker aus Syrien") is a foreign
+    qualification, and the school words then describe that certificate; somebody who speaks for
+    a business ("wir", "Inhaber", "unsere Azubis") talks about apprentices, not as one.
+    """
+    evidence: dict[Situation, int] = {}
+
+    def add(situation: Situation, strength: int) -> None:
+        evidence[situation] = max(evidence.get(situation, 0), strength)
+
     for h in hits:
         if h.meaning.situation is not None:
-            scored.append((h.meaning.strength, rank[h.meaning.situation], h.meaning.situation))
+            add(h.meaning.situation, h.meaning.strength)
     if any(h.meaning.business for h in hits) and any(t.norm in lex.we_words for t in tokens):
-        scored.append((STRONG, rank[Situation.BETRIEB], Situation.BETRIEB))
-    for h in hits:
-        if h.meaning.occupation and _said_about_self(tokens, h.first, lex):
-            scored.append((WEAK, rank[Situation.BESCHAEFTIGT], Situation.BESCHAEFTIGT))
-    return max(scored)[2] if scored else None
+        add(Situation.BETRIEB, STRONG)
+    own_job = any(h.meaning.occupation and _said_about_self(tokens, h.first, lex) for h in hits)
+    if own_job:
+        add(Situation.BESCHAEFTIGT, WEAK)
+
+    if Situation.AUSLAND in evidence:
+        qualified = own_job or any(h.meaning.qualification for h in hits)
+        if qualified:
+            add(Situation.AUSLAND, STRONG)
+            if evidence.get(Situation.BESCHAEFTIGT) == WEAK:
+                del evidence[Situation.BESCHAEFTIGT]  # "Elektriker aus Syrien": the job is the qualification
+        school = [
+            h.meaning.strength
+            for h in hits
+            if h.meaning.situation is Situation.SCHULE and not h.meaning.qualification
+        ]
+        if Situation.SCHULE in evidence:
+            if school:
+                evidence[Situation.SCHULE] = max(school)
+            else:
+                del evidence[Situation.SCHULE]  # "Schule", "Abitur" name the foreign certificate
+    if evidence.get(Situation.BETRIEB) == STRONG:
+        evidence.pop(Situation.SCHULE, None)  # an employer talking about "Azubis"
+
+    if not evidence:
+        return None, ()
+    rank = {s: len(SITUATION_PRIORITY) - i for i, s in enumerate(SITUATION_PRIORITY)}
+    ranked = sorted(evidence, key=lambda s: (evidence[s], rank[s]), reverse=True)
+    if len(ranked) > 1 and evidence[ranked[0]] == evidence[ranked[1]]:
+        return None, (ranked[0], ranked[1])
+    return ranked[0], ()
 
 
 def _said_about_self(tokens: Sequence[Token], first: int, lex: Lexicon) -> bool:
-    """'ich bin (gelernter) Dachdecker' -> employed in that job; 'will Dachdecker werden' is not."""
+    """'ich bin (gelernter) Dachdecker', 'I am a nurse', 'ich Elektriker' -> that is their job;
+    'will Dachdecker werden' is not."""
     if first + 1 < len(tokens) and tokens[first + 1].norm in ("werden", "werde", "lernen"):
         return False
     seen = 0
     j = first - 1
     while j >= 0 and seen < 2:
         norm = tokens[j].norm
-        if norm in _SELF_CUES:
+        if norm in _SELF_CUES or (seen == 0 and norm in _SELF_WORDS):
             return True
         if norm not in lex.fillers and not norm.isdigit():
             seen += 1

@@ -30,7 +30,10 @@ def _cmd(service: ConversationService, user: str, name: str) -> list[str]:
 
 
 def _populate(service: ConversationService) -> None:
-    answers = (("1", "Pflegekraft aus Uelzen, ich will mich weiterbilden"), ("2", "Betrieb in Winsen"))
+    answers = (
+        ("1", "Pflegekraft aus Uelzen, ich will mich weiterbilden"),
+        ("2", "Wir sind ein Betrieb in Winsen"),
+    )
     for uid, text in answers:
         service.handle_sync(make_turn("telegram", uid, TurnKind.COMMAND, command="start"))
         service.handle_sync(make_turn("telegram", uid, TurnKind.TEXT, text=text))

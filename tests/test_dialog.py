@@ -62,8 +62,11 @@ def test_several_slots_in_one_message_skip_questions_and_confirm(user: DialogDri
     s = user.state
     assert (s.situation, s.district, s.sector, s.goal) == ("beschaeftigt", "harburg", "handwerk", "aufstieg")
     assert s.step is Step.RESULTS
-    assert "Verstanden:" in user.text_out
-    assert "Winsen (Luhe) liegt im Landkreis Harburg" in user.text_out
+    (line,) = [r for r in user.replies if r.text.startswith("Verstanden:")]  # one line says it all
+    assert "\n" not in line.text
+    assert "Winsen (Luhe) im Landkreis Harburg" in line.text
+    assert "Handwerk" in line.text and "Aufstieg" in line.text
+    assert [o.id for o in line.options] == ["edit:situation", "edit:district", "edit:sector", "edit:goal"]
     top = user.offer_ids()[:3]
     assert "aufstiegs_bafoeg" in user.offer_ids()
     assert any(

@@ -155,7 +155,7 @@ def test_language_follows_the_client_and_can_be_switched(sqlite_url: str, kb: Kn
     _say(service, "de1", text="Ich bin Pflegekraft in Uelzen und will mich weiterbilden")
     cards = [r for r in _say(service, "de1", option_id="goal:weiterbildung") if r.options]
     offer_text = "\n".join(r.text for r in cards)
-    assert "Why:" in offer_text  # explanations in English, offer titles stay German
+    assert "Why it fits:" in offer_text  # explanations in English, offer titles stay German
 
 
 async def test_scheduled_purge_runs_at_start_up(database_url: str, kb: KnowledgeBase) -> None:

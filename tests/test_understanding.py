@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from knowledge.gazetteer import Gazetteer
 from knowledge.understanding import Understanding, _understand, bundled_lexicon, understand
 from knowledge.vocabulary import District, Goal, Sector, Situation
+from tests.understanding_table import CATEGORIES, SLOTS, expected_situation, score
 
 B, BE, AS, SC, AU, WI = (
     Situation.BETRIEB,
@@ -242,6 +243,17 @@ INTENTS = [
     ("mehr", "more"),
     ("weitere", "more"),
     ("mehr anzeigen", "more"),
+    ("go back", "back"),
+    ("back please", "back"),
+    ("start over", "restart"),
+    ("restrat", "restart"),  # a swapped pair of letters
+    ("help me", "help"),
+    ("i dont understand", "help"),
+    ("cancle", "cancel"),
+    ("quit", "cancel"),
+    ("show more", "more"),
+    ("yes please", "yes"),
+    ("nope", "no"),
 ]
 
 NOT_INTENTS = [
@@ -266,6 +278,101 @@ def _check(u: Understanding, expected: dict[str, Any], text: str) -> None:
 
 def test_table_is_big_enough() -> None:
     assert len(CASES) >= 70
+    assert len(CATEGORIES["english"]) >= 80
+    assert len(CATEGORIES["simple_german"]) >= 40
+    assert len(CATEGORIES["mixed"]) >= 60
+    assert len(CASES) + sum(len(rows) for rows in CATEGORIES.values()) >= 300
+
+
+TABLE = [row for rows in CATEGORIES.values() for row in rows]
+
+
+def test_no_row_fills_a_wrong_situation_silently(gaz: Gazetteer) -> None:
+    """A question ("Arbeitgeber oder beschäftigt?") is fine; a wrong guess is not."""
+    _, silent_wrong = score([*CASES, *TABLE], lambda text: understand(text, gaz))
+    assert silent_wrong == []
+
+
+@pytest.mark.parametrize("slot", SLOTS)
+def test_precision_and_recall_per_slot(gaz: Gazetteer, slot: str) -> None:
+    scores, _ = score([*CASES, *TABLE], lambda text: understand(text, gaz))
+    s = scores[slot]
+    assert s.precision >= 0.95, (slot, s)
+    if slot != "sector":  # the issue's recall targets: situation, district, goal
+        assert s.recall >= 0.95, (slot, s)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [row for row in TABLE if expected_situation(row[1])[1] is not None or "ask" in row[1]],
+    ids=lambda v: v[:40] if isinstance(v, str) else "",
+)
+def test_table_situations(gaz: Gazetteer, text: str, expected: dict[str, Any]) -> None:
+    """Every situation of the table is read, or the row's either/or question is asked."""
+    u = understand(text, gaz)
+    if "ask" in expected:
+        assert u.situation is None and set(u.situation_choice) == set(expected["ask"]), u
+    elif u.situation is None:
+        pytest.xfail(f"missed (the dialog asks): {text!r}")  # counted in the recall test
+    else:
+        assert u.situation == expected["situation"], u
+
+
+@pytest.mark.parametrize(
+    ("text", "situation", "district", "sector", "goal"),
+    [
+        (
+            "I am a nurse from the Philippines living in Buchholz, my degree is not recognised yet",
+            AU,
+            WL,
+            Sector.GESUNDHEIT,
+            Goal.ANERKENNUNG,
+        ),
+        (
+            "Ich komme aus Syrien. Ich bin Elektriker. Ich habe Zeugnis von Schule in Syrien.",
+            AU,
+            None,
+            Sector.HANDWERK,
+            None,
+        ),
+        (
+            "Ich habe meine Ausbildung abgeschlossen, Betrieb in 21629, will mich weiterbilden",
+            BE,
+            WL,
+            None,
+            Goal.WEITERBILDUNG,
+        ),
+    ],
+)
+def test_the_three_reproductions_of_issue_10(
+    gaz: Gazetteer,
+    text: str,
+    situation: Situation,
+    district: District | None,
+    sector: Sector | None,
+    goal: Goal | None,
+) -> None:
+    u = understand(text, gaz)
+    assert (u.situation, u.district, u.sector, u.goal) == (situation, district, sector, goal)
+
+
+@pytest.mark.parametrize(
+    ("text", "pair"),
+    [
+        ("nach der elternzeit arbeitslos", {WI, AS}),
+        ("ich studiere und arbeite teilzeit", {SC, BE}),
+        ("mein Betrieb sucht jemanden, ich bin aber auch selbstständig", None),
+    ],
+)
+def test_level_readings_become_an_either_or_question(
+    gaz: Gazetteer, text: str, pair: set[Situation] | None
+) -> None:
+    u = understand(text, gaz)
+    if pair is None:
+        assert u.situation is Situation.BETRIEB and u.situation_choice == ()
+    else:
+        assert u.situation is None and set(u.situation_choice) == pair
+        assert not u.empty
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0][:40] for c in CASES])
