@@ -8,8 +8,6 @@ negative rows matter as much as the positive ones.
 from __future__ import annotations
 
 import logging
-import statistics
-import time
 from typing import Any
 
 import pytest
@@ -488,25 +486,6 @@ def test_no_lexicon_term_reads_as_a_place(gaz: Gazetteer) -> None:
     lex = bundled_lexicon()
     for term in [*lex.exact, *lex.prefixes]:
         assert gaz.find_places(term, known_words=lex.known_words) == [], term
-
-
-# --- speed -----------------------------------------------------------------------------------------
-
-
-def test_speed_of_a_200_character_message(gaz: Gazetteer) -> None:
-    text = (
-        "Hallo, ich bin gelernte Einzelhandelskauffrau aus Buchholz i.d.N. und seit einem Jahr "
-        "arbeitslos. Ich würde gerne eine Umschulung zur Pflegefachfrau machen, wer bezahlt das?"
-    )
-    assert 150 <= len(text) <= 220
-    for _ in range(20):
-        understand(text, gaz)
-    runs = []
-    for _ in range(200):
-        start = time.perf_counter()
-        understand(text, gaz)
-        runs.append(time.perf_counter() - start)
-    assert statistics.median(runs) < 0.002
 
 
 @pytest.mark.parametrize(
