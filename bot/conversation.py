@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 
 import sqlalchemy as sa
 
 from bot.flood import FloodGuard
+from bot.web.metrics import REPLY_LATENCY, UPDATES
 from db import users
 from db.engine import session_scope
 from db.models import User
@@ -75,6 +77,13 @@ class ConversationService:
         return lock
 
     async def handle(self, turn: Turn) -> list[Reply]:
+        started = time.perf_counter()
+        UPDATES.labels(turn.transport, turn.kind.value).inc()
+        replies = await self._handle(turn)
+        REPLY_LATENCY.labels(turn.transport).observe(time.perf_counter() - started)
+        return replies
+
+    async def _handle(self, turn: Turn) -> list[Reply]:
         key = (turn.transport, turn.user_id)
         verdict = self.flood.check(key)
         if verdict != "ok":

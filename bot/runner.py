@@ -18,6 +18,9 @@ from bot.maintenance import MaintenanceRuntime
 from bot.outbound import Runtime, Sender
 from bot.settings import Settings
 from bot.transports import startable
+from bot.web.app import create_app
+from bot.web.health import Health
+from bot.web.server import HttpServer
 from handlers.feature_settings import FeatureSettings
 
 if TYPE_CHECKING:
@@ -51,6 +54,7 @@ async def serve(settings: Settings, engine: sa.Engine, stop: asyncio.Event | Non
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     started: list[Runtime] = []
+    http: HttpServer | None = None
     try:
         for runtime in runtimes:
             await runtime.start()
@@ -59,12 +63,24 @@ async def serve(settings: Settings, engine: sa.Engine, stop: asyncio.Event | Non
         scheduler = _start_reminders(service.settings, engine, senders)
         maintenance = MaintenanceRuntime(service.settings, engine)
         await maintenance.start()
+        if settings.http_port:
+            health = Health(
+                engine,
+                transports={r.sender.transport: r.connected for r in started},
+                schedulers={"reminders": scheduler.alive, "purge": maintenance.alive},
+            )
+            http = HttpServer(create_app(health), settings.http_host, settings.http_port)
+            await http.start()
         log.info("Bildungslotse läuft: %s", ", ".join(senders) or "-")
         await stop.wait()
+        if http is not None:
+            await http.stop()
+            http = None
         await maintenance.stop()
-        if scheduler is not None:
-            await scheduler.stop()
+        await scheduler.stop()
     finally:
+        if http is not None:
+            await http.stop()
         for runtime in reversed(started):
             with contextlib.suppress(Exception):
                 await runtime.stop()
@@ -72,7 +88,7 @@ async def serve(settings: Settings, engine: sa.Engine, stop: asyncio.Event | Non
 
 def _start_reminders(
     settings: FeatureSettings, engine: sa.Engine, senders: dict[str, Sender]
-) -> ReminderRuntime | None:
+) -> ReminderRuntime:
     """The reminder scheduler: ticks now and every REMINDER_TICK_SECONDS, sends through `senders`."""
     from bot.reminders.runtime import ReminderRuntime
 

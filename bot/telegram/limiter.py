@@ -17,15 +17,17 @@ import datetime as dt
 import logging
 import time
 import warnings
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
 
 from bot.ratelimit import Clock, RateLimiter, Sleep
+from bot.web.metrics import count_bot_api_error
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # requests that deliver nothing to a chat: never delayed (a callback answer must be quick)
 UNLIMITED = frozenset(
@@ -124,7 +126,7 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
         while True:
             await self._acquire(endpoint, data)
             try:
-                return await callback(*args, **kwargs)
+                return await _counted(callback(*args, **kwargs))
             except RetryAfter as exc:
                 wait = retry_after_seconds(exc)
                 flood_waits += 1
@@ -148,3 +150,12 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
                     delay,
                 )
                 await self.sleep(delay)
+
+
+async def _counted(request: Awaitable[T]) -> T:
+    """Every failed attempt goes into the Bot API error counter (by code, never with a chat id)."""
+    try:
+        return await request
+    except TelegramError as exc:
+        count_bot_api_error(exc)
+        raise

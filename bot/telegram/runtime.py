@@ -182,6 +182,11 @@ class TelegramRuntime:
             url, allowed_updates=ALLOWED_UPDATES, secret_token=secret, max_connections=40
         )
 
+    def connected(self) -> bool:
+        app = self.application
+        receiving = self._webhook is not None or (app.updater is not None and app.updater.running)
+        return app.running and receiving
+
     async def _close_quietly(self) -> None:
         try:
             await self.stop()
