@@ -79,8 +79,11 @@ def build_features() -> FeatureRegistry:
     return registry
 
 
-def build_service(settings: Settings, engine: sa.Engine | None = None) -> ConversationService:
+def build_service(
+    settings: Settings, engine: sa.Engine | None = None, kb: KnowledgeBase | None = None
+) -> ConversationService:
+    """The service every entry point runs; tests pass their engine and the already loaded `kb`."""
     engine = engine or open_database(settings)
     return ConversationService(
-        engine, load_knowledge(engine), feature_settings(settings), build_features(), command_prefixes()
+        engine, kb or load_knowledge(engine), feature_settings(settings), build_features(), command_prefixes()
     )

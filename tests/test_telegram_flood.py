@@ -14,8 +14,7 @@ from contextlib import asynccontextmanager
 import pytest
 from pydantic import SecretStr
 
-from bot.app import build_features
-from bot.conversation import ConversationService
+from bot.app import build_service
 from bot.settings import Settings
 from bot.telegram.limiter import TelegramRateLimiter
 from bot.telegram.runtime import TelegramRuntime
@@ -39,7 +38,7 @@ async def production_paced_bot(
     settings = Settings(
         database_url=sqlite_url, telegram_bot_token=SecretStr(api.token), telegram_api_base_url=api.base_url
     )
-    service = ConversationService(engine, kb, settings, build_features(settings))
+    service = build_service(settings, engine, kb)
     limiter = TelegramRateLimiter(30.0, 1.0, 8.0)
     runtime = TelegramRuntime(settings, service, limiter=limiter, poll_timeout=5)
     await runtime.start()

@@ -10,8 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from pydantic import SecretStr
 
-from bot.app import build_features
-from bot.conversation import ConversationService
+from bot.app import build_service
 from bot.settings import Settings
 from bot.telegram.limiter import TelegramRateLimiter
 from bot.telegram.runtime import TelegramRuntime
@@ -41,7 +40,7 @@ async def webhook(sqlite_url: str, kb: KnowledgeBase) -> AsyncIterator[tuple[Bot
             telegram_webhook_port=port,
             telegram_webhook_secret=SecretStr(SECRET),
         )
-        service = ConversationService(engine, kb, settings, build_features(settings))
+        service = build_service(settings, engine, kb)
         runtime = TelegramRuntime(settings, service, limiter=TelegramRateLimiter(1000.0, 1000.0, 100.0))
         await runtime.start()
         try:
