@@ -1,0 +1,256 @@
+"""Two real `bildungslotse run` processes in webhook mode behind a round-robin proxy, one PostgreSQL.
+
+This is the deployment of docker-compose.yml with the second bot switched on: Telegram POSTs every
+update to the proxy, the proxy hands them to the processes in turn (as nginx or Caddy would), so
+one user's dialog alternates between the processes. It must come out exactly as with one process,
+and a reminder fan-out that both processes start at the same moment must reach everybody once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import signal
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+import pytest
+import sqlalchemy as sa
+from aiohttp import web
+from sqlmodel import Session, select
+
+from db.engine import make_engine
+from db.models import Profile, User
+from db.types import utcnow
+from tests.reminders_support import add_event, add_subscribers, statuses
+from tests.telegram_standin import BotApiStandIn, SentMessage, free_port
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+ALICE, BOB = 1001, 1002
+SUBSCRIBERS = 300
+SECRET = "multi_process-Secret1"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+DIALOG = ("sit:beschaeftigt", "dist:lueneburg", "sec:gesundheit", "goal:weiterbildung")
+
+
+class RoundRobinProxy:
+    """The reverse proxy: forwards each webhook POST to the next bot process (or always to one)."""
+
+    def __init__(self, backends: list[str]) -> None:
+        self.backends = backends
+        self.only: int | None = None
+        self._sent = 0
+        self.routed: list[tuple[int, int]] = []  # (backend, chat) per accepted update
+        self.port = free_port()
+        self._runner: web.AppRunner | None = None
+        self._http: aiohttp.ClientSession | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/telegram/hook"
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        assert self._http is not None
+        body = await request.read()
+        backend = self.only if self.only is not None else self._sent % len(self.backends)
+        self._sent += 1
+        headers = {k: request.headers[k] for k in (SECRET_HEADER, "Content-Type") if k in request.headers}
+        try:
+            async with self._http.post(self.backends[backend], data=body, headers=headers) as resp:
+                status = resp.status
+        except aiohttp.ClientError:
+            return web.Response(status=502)  # that process is not up yet: Telegram tries again
+        if status == 200:
+            update = json.loads(body)
+            chat = (update.get("message") or update.get("callback_query", {}).get("message", {}))["chat"][
+                "id"
+            ]
+            self.routed.append((backend, chat))
+        return web.Response(status=status)
+
+    async def __aenter__(self) -> RoundRobinProxy:
+        self._http = aiohttp.ClientSession()
+        app = web.Application()
+        app.router.add_post("/telegram/hook", self._forward)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._runner is not None and self._http is not None
+        await self._runner.cleanup()
+        await self._http.close()
+
+
+class BotProcess:
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.env, self.cwd = env, cwd
+        self.health = f"http://127.0.0.1:{env['HTTP_PORT']}/healthz"
+        self.process: asyncio.subprocess.Process | None = None
+        self.stderr = b""
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            env=self.env,
+            cwd=self.cwd,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+
+    async def healthy(self, http: httpx.AsyncClient) -> None:
+        assert self.process is not None
+        while True:
+            if self.process.returncode is not None:
+                _, err = await self.process.communicate()
+                raise AssertionError(f"bot process ended: {err.decode()[-2000:]}")
+            try:
+                if (await http.get(self.health)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+
+    async def stop(self) -> int:
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        _, self.stderr = await asyncio.wait_for(self.process.communicate(), 60)
+        return self.process.returncode or 0
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[BotApiStandIn]:
+    async with BotApiStandIn() as standin:
+        yield standin
+
+
+def bot_env(api: BotApiStandIn, database_url: str, public_url: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "MATRIX_", "DATABASE_", "HTTP_", "BL_TEST"))
+    }
+    env.update(
+        DATABASE_URL=database_url,
+        TELEGRAM_BOT_TOKEN=api.token,
+        TELEGRAM_API_BASE_URL=api.base_url,
+        TELEGRAM_MODE="webhook",
+        TELEGRAM_WEBHOOK_URL=public_url,  # the proxy's address: both processes register the same
+        TELEGRAM_WEBHOOK_SECRET=SECRET,
+        TELEGRAM_WEBHOOK_PORT=str(free_port()),
+        TELEGRAM_SEND_RATE="1000",
+        TELEGRAM_PER_CHAT_RATE="50",
+        HTTP_PORT=str(free_port()),
+        QUIET_HOURS="",  # the fan-out goes out whatever the hour this test runs at
+        LOG_LEVEL="INFO",
+    )
+    return env
+
+
+def question_with(api: BotApiStandIn, chat: int, prefix: str) -> SentMessage | None:
+    for message in reversed(api.messages(chat)):
+        if any((b.callback_data or "").split("|")[-1].startswith(prefix) for b in message.buttons):
+            return message
+    return None
+
+
+async def talk(api: BotApiStandIn, chat: int) -> None:
+    """The user answers every question by button, waiting for each question as a person would."""
+    api.user_text(chat, "/start")
+    for option in DIALOG:
+        prefix = option.split(":")[0] + ":"
+        message = await api.wait_for(lambda p=prefix: question_with(api, chat, p), timeout=30)  # type: ignore[misc]
+        data = next(b.callback_data for b in message.buttons if (b.callback_data or "").endswith(option))
+        assert data is not None
+        api.press(chat, message.message_id, data)
+
+
+def transcript(api: BotApiStandIn, chat: int) -> list[tuple[str, list[str]]]:
+    return [(m.text, [b.callback_data or b.url or "" for b in m.buttons]) for m in api.messages(chat)]
+
+
+def profile_of(engine: sa.Engine, chat: int) -> tuple[Any, ...]:
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.external_id == str(chat))).one()
+        p = session.exec(select(Profile).where(Profile.user_id == user.id)).one()
+        return (p.situation, p.district, p.sector, p.goal)
+
+
+async def test_two_processes_behind_a_proxy_answer_like_one_and_send_each_reminder_once(
+    api: BotApiStandIn, postgres_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(postgres_url)
+    now = utcnow()
+    add_event(engine, now - dt.timedelta(days=30), start=now + dt.timedelta(days=7) - dt.timedelta(hours=1))
+    subscribers = add_subscribers(engine, SUBSCRIBERS, now - dt.timedelta(days=30), first_id=50_000)
+
+    procs: list[BotProcess] = []
+    async with RoundRobinProxy([]) as proxy:
+        for _ in range(2):
+            env = bot_env(api, postgres_url, proxy.url)
+            proxy.backends.append(f"http://127.0.0.1:{env['TELEGRAM_WEBHOOK_PORT']}/telegram/hook")
+            procs.append(BotProcess(env, tmp_path))
+        try:
+            # both start at once: they migrate, seed the offer base and plan the fan-out concurrently
+            await asyncio.gather(*(p.start() for p in procs))
+            async with httpx.AsyncClient() as http, asyncio.timeout(120):
+                await asyncio.gather(*(p.healthy(http) for p in procs))
+            assert api.webhook == {"url": proxy.url, "secret_token": SECRET}
+
+            await talk(api, ALICE)  # through both processes, alternating
+            proxy.only = 0
+            await talk(api, BOB)  # the same dialog, one process only
+            await api.wait_for(
+                lambda: (
+                    (transcript(api, ALICE) == transcript(api, BOB) and len(api.messages(BOB)) > 2) or None
+                ),
+                timeout=30,
+            )
+
+            # the fan-out both processes started at start-up: everybody once, nobody twice
+            async def fan_out_done() -> None:
+                while statuses(engine).get("sent", 0) < SUBSCRIBERS:
+                    await asyncio.sleep(0.2)
+
+            await asyncio.wait_for(fan_out_done(), 60)
+        finally:
+            codes = [await p.stop() for p in procs]
+
+    alice_routes = Counter(backend for backend, chat in proxy.routed if chat == ALICE)
+    assert alice_routes[0] >= 2 and alice_routes[1] >= 2, alice_routes  # really alternated
+    assert {backend for backend, chat in proxy.routed if chat == BOB} == {0}
+    assert (
+        profile_of(engine, ALICE)
+        == profile_of(engine, BOB)
+        == (
+            "beschaeftigt",
+            "lueneburg",
+            "gesundheit",
+            "weiterbildung",
+        )
+    )
+    sends = Counter(
+        c.params["chat_id"]
+        for c in api.calls_to("sendMessage")
+        if c.status == 200 and c.params["chat_id"] >= 50_000
+    )
+    assert set(map(str, sends)) == set(subscribers)  # nothing lost
+    assert max(sends.values()) == 1  # nothing twice
+    assert statuses(engine) == {"sent": SUBSCRIBERS}
+    logs = b"".join(p.stderr for p in procs).decode()
+    assert codes == [0, 0], logs[-3000:]
+    assert "Traceback" not in logs and api.token not in logs
+    engine.dispose()
