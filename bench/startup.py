@@ -1,0 +1,120 @@
+"""Benchmark: how long `bildungslotse chat` takes to its first reply, as a ratio to a bare baseline.
+
+    .venv/bin/python -m bench.startup [--runs 7]
+
+Measured from outside, wall clock, each run a fresh process (the OS file cache warm, as on a
+second start): `bildungslotse chat` with stdin a pipe, from spawn to the first line it prints (the
+greeting or the resumed question: database opened, offer base read, service built, first turn
+answered). The baseline from the same run: `python -c pass` plus `python -c "import telegram.ext"`
+(what the interpreter and python-telegram-bot alone cost; the console itself does not need PTB,
+so the bot can beat it). The database is a migrated SQLite file with the bundled offer base,
+prepared once before the runs (the first start of all also migrates and loads; not measured).
+Median of `--runs`; the ratio is chat ÷ baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.ops_report import write_block  # noqa: E402
+
+
+def _env(database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MATRIX_", "DATABASE_"))}
+    env["DATABASE_URL"] = database_url
+    env.setdefault("PYTHONPATH", str(ROOT))
+    return env
+
+
+def _wall(argv: list[str], env: dict[str, str], cwd: str) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def _first_reply(env: dict[str, str], cwd: str) -> float:
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "chat"],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    line = proc.stdout.readline()
+    elapsed = time.perf_counter() - started
+    proc.stdin.close()
+    proc.wait(timeout=30)
+    if not line.strip():
+        raise RuntimeError("bildungslotse chat printed nothing")
+    return elapsed
+
+
+def run(runs: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as cwd:
+        env = _env(f"sqlite:///{Path(cwd) / 'bench.sqlite3'}")
+        _first_reply(env, cwd)  # migrates and loads the offer base: the first start of all
+        python = [sys.executable, "-c", "pass"]
+        ptb = [sys.executable, "-c", "import telegram.ext"]
+        samples: dict[str, list[float]] = {"chat": [], "python": [], "ptb": []}
+        for _ in range(runs):  # interleaved: a busy moment of the machine hits all three alike
+            samples["python"].append(_wall(python, env, cwd))
+            samples["ptb"].append(_wall(ptb, env, cwd))
+            samples["chat"].append(_first_reply(env, cwd))
+    median = {k: statistics.median(v) for k, v in samples.items()}
+    baseline = median["python"] + median["ptb"]
+    return {
+        "runs": runs,
+        "chat_s": round(median["chat"], 3),
+        "python_pass_s": round(median["python"], 3),
+        "import_ptb_s": round(median["ptb"], 3),
+        "baseline_s": round(baseline, 3),
+        "ratio": round(median["chat"] / baseline, 2),
+        "chat_all_s": [round(v, 3) for v in samples["chat"]],
+    }
+
+
+def report(r: dict[str, Any]) -> str:
+    met = "yes" if r["chat_s"] <= 1.0 else "**no**"
+    baseline = f"{r['baseline_s']} s ({r['python_pass_s']} s + {r['import_ptb_s']} s)"
+    return f"""### Service: start-up (`python -m bench.startup`)
+
+`bildungslotse chat` on a prepared SQLite database, spawn → first printed reply, median of {r["runs"]} runs on
+the 2-core machine, {dt.date.today().isoformat()}. Baseline from the same run: `python -c pass` plus
+`python -c "import telegram.ext"` (each a fresh process).
+
+| benchmark | result | baseline | ratio | target | met |
+|---|---|---|---|---|---|
+| start-up: first console reply | {r["chat_s"]} s | {baseline} | {r["ratio"]} | ≤ 1.0 s | {met} |
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md alone")
+    args = parser.parse_args(argv)
+    result = run(args.runs)
+    print(json.dumps(result, indent=2))
+    if not args.no_write:
+        write_block("service-startup", report(result))
+
+
+if __name__ == "__main__":
+    main()
