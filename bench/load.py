@@ -239,6 +239,7 @@ async def wave(
     """`args.users` new users arriving evenly over `arrival` seconds, each through the whole dialog."""
     cpu_before = sum(cpu_seconds(pid) for pid in pids)
     driver_before = time.process_time()
+    load_before = os.getloadavg()[0]
     users = Users(api, args.think)
     started = time.perf_counter()
     await asyncio.gather(*(users.one(first_chat + i, i * arrival / args.users) for i in range(args.users)))
@@ -258,6 +259,7 @@ async def wave(
         "latency_ms_max": round(1000 * max(users.latencies), 1),
         "bot_cpu_ms_per_update": round(1000 * cpu / n, 2),
         "driver_cpu_ms_per_update": round(1000 * (time.process_time() - driver_before) / n, 2),
+        "machine_load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
 
 
@@ -334,7 +336,8 @@ def report(r: dict[str, Any]) -> str:
                 f"{w['updates_per_s']} updates/s (offered ≈ {w['offered_updates_per_s']}/s); reply latency "
                 f"p50 {w['latency_ms_p50']} ms, p95 {w['latency_ms_p95']} ms, max {w['latency_ms_max']} ms; "
                 f"CPU per update: bots {w['bot_cpu_ms_per_update']} ms, "
-                f"driver {w['driver_cpu_ms_per_update']} ms",
+                f"driver {w['driver_cpu_ms_per_update']} ms; machine load average "
+                f"{w['machine_load'][0]} → {w['machine_load'][1]}",
                 "–",
                 "–",
             )
@@ -373,9 +376,10 @@ seeded with {r["seed_users"]:,} users and {r["seed_events"]:,} events. {dt.date.
 Latency: the stand-in queues an update → the first message or edit of the answer arrives (Telegram's
 delivery, proxy, turn, send). When the offered rate exceeds what the machine serves, updates wait in
 line and the latency is that wait. The driver (stand-in, proxy, 2,000 users) runs on the same two cores
-as the bots; its CPU per update is shown beside theirs. Errors: Bot API error answers plus ERROR lines in
-the bots' logs. Lost: no answer within 60 s. Telegram's overall send limit is raised for the run (the
-per-chat one is not).
+as the bots; its CPU per update is shown beside theirs, and the machine's load average (other work on
+the shared machine shows there: above 2 the bots did not have both cores). Errors: Bot API error answers
+plus ERROR lines in the bots' logs. Lost: no answer within 60 s. Telegram's overall send limit is raised
+for the run (the per-chat one is not).
 """
 
 

@@ -58,6 +58,14 @@ async def talk(api: BotApiStandIn, chat: int) -> None:
         api.press(chat, message.message_id, data)
 
 
+def metric(text: str, sample: str) -> float:
+    """One sample of Prometheus' text format (0 when the process has not counted any yet)."""
+    for line in text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def transcript(api: BotApiStandIn, chat: int) -> list[tuple[str, list[str]]]:
     return [(m.text, [b.callback_data or b.url or "" for b in m.buttons]) for m in api.messages(chat)]
 
@@ -106,6 +114,15 @@ async def test_two_processes_behind_a_proxy_answer_like_one_and_send_each_remind
                     await asyncio.sleep(0.2)
 
             await asyncio.wait_for(fan_out_done(), 60)
+            # what an operator's Prometheus sees: the counters of both processes add up to the fan-out
+            # (a process counts when its tick has finished, a moment after the last row was marked sent)
+            async with httpx.AsyncClient() as http, asyncio.timeout(30):
+                while True:
+                    scraped = [(await http.get(p.health.replace("/healthz", "/metrics"))).text for p in procs]
+                    sent = [metric(text, 'bildungslotse_reminders_total{result="sent"}') for text in scraped]
+                    if sum(sent) >= SUBSCRIBERS:
+                        break
+                    await asyncio.sleep(0.2)
         finally:
             codes = [await p.stop() for p in procs]
 
@@ -130,6 +147,8 @@ async def test_two_processes_behind_a_proxy_answer_like_one_and_send_each_remind
     assert set(map(str, sends)) == set(subscribers)  # nothing lost
     assert max(sends.values()) == 1  # nothing twice
     assert statuses(engine) == {"sent": SUBSCRIBERS}
+    assert sum(sent) == SUBSCRIBERS  # counted once each, by the process that sent it
+    assert all(metric(text, "bildungslotse_outbox_depth") == 0 for text in scraped)
     logs = b"".join(p.stderr for p in procs).decode()
     assert codes == [0, 0], logs[-3000:]
     assert "Traceback" not in logs and api.token not in logs

@@ -21,6 +21,7 @@ from bot.web.app import create_app
 from bot.web.health import Health
 from bot.web.server import HttpServer, HttpStartError
 from db.engine import make_engine
+from knowledge.base import KnowledgeBase
 from tests.telegram_standin import BotApiStandIn, free_port
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -161,4 +162,70 @@ async def test_a_busy_http_port_is_one_clear_start_up_error(sqlite_url: str) -> 
             await HttpServer(create_app(Health(engine)), "127.0.0.1", first.port).start()
     finally:
         await first.stop()
+        engine.dispose()
+
+
+async def test_bot_api_errors_are_counted_by_code_without_the_chat() -> None:
+    from prometheus_client import REGISTRY
+    from telegram.error import Forbidden, RetryAfter
+
+    from bot.telegram.limiter import TelegramRateLimiter
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    limiter = TelegramRateLimiter(1000.0, 1000.0, 100.0, sleep=no_wait)
+    attempts: list[int] = []
+
+    async def flood_then_ok() -> bool:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RetryAfter(1)
+        return True
+
+    async def blocked() -> bool:
+        raise Forbidden("Forbidden: bot was blocked by the user")
+
+    def count(code: str) -> float:
+        return REGISTRY.get_sample_value("bildungslotse_bot_api_errors_total", {"code": code}) or 0.0
+
+    before = count("429"), count("403")
+    data = {"chat_id": CHAT, "text": "Hallo"}
+    assert await limiter.process_request(flood_then_ok, (), {}, "sendMessage", data, None) is True
+    with pytest.raises(Forbidden):
+        await limiter.process_request(blocked, (), {}, "sendMessage", data, None)
+    assert (count("429"), count("403")) == (before[0] + 1, before[1] + 1)
+
+
+async def test_telegram_counts_as_disconnected_while_the_bot_api_does_not_answer(
+    api: BotApiStandIn, sqlite_url: str, kb: KnowledgeBase
+) -> None:
+    from bot.app import build_features, feature_settings
+    from bot.conversation import ConversationService
+    from bot.telegram.limiter import TelegramRateLimiter
+    from bot.telegram.runtime import TelegramRuntime
+
+    settings = Settings(
+        database_url=sqlite_url, telegram_bot_token=api.token, telegram_api_base_url=api.base_url
+    )
+    engine = make_engine(sqlite_url)
+    service = ConversationService(engine, kb, feature_settings(settings), build_features())
+    limiter = TelegramRateLimiter(1000.0, 1000.0, 100.0, max_retries=1, backoff=0.01)
+    runtime = TelegramRuntime(settings, service, limiter=limiter, poll_timeout=0.2)
+    runtime.unreachable_after = 0.3
+    await runtime.start()
+    try:
+        assert runtime.connected()
+        api.inject("getUpdates", status=502, times=1_000_000)  # Telegram's side of the network is down
+
+        async def until(expected: bool) -> None:
+            async with asyncio.timeout(30):
+                while runtime.connected() is not expected:
+                    await asyncio.sleep(0.05)
+
+        await until(False)
+        api.clear_faults()
+        await until(True)  # the next successful poll: connected again, no restart needed
+    finally:
+        await runtime.stop()
         engine.dispose()

@@ -85,6 +85,8 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
         self.sleep = sleep
+        self.clock = clock
+        self.failing_since: float | None = None  # first of the network failures in a row (for /healthz)
         self.group_rate = min(per_chat_rate, GROUP_RATE)
 
     async def initialize(self) -> None:
@@ -112,6 +114,27 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
         else:
             await self.limiter.acquire(key)
 
+    async def _attempt(self, request: Awaitable[T]) -> T:
+        """One request. Every failure goes into the Bot API error counter (by code, never a chat id);
+        whether Telegram answers at all is remembered for /healthz: any answer, even an error, means
+        it is reachable; network failures and 5xx in a row since `failing_since` mean it is not."""
+        try:
+            result = await request
+        except TelegramError as exc:
+            count_bot_api_error(exc)
+            if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
+                if self.failing_since is None:
+                    self.failing_since = self.clock()
+            else:
+                self.failing_since = None
+            raise
+        self.failing_since = None
+        return result
+
+    def unreachable_for(self) -> float:
+        """Seconds since Telegram last answered, when every request since has failed on the network."""
+        return 0.0 if self.failing_since is None else self.clock() - self.failing_since
+
     async def process_request(
         self,
         callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
@@ -126,7 +149,7 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
         while True:
             await self._acquire(endpoint, data)
             try:
-                return await _counted(callback(*args, **kwargs))
+                return await self._attempt(callback(*args, **kwargs))
             except RetryAfter as exc:
                 wait = retry_after_seconds(exc)
                 flood_waits += 1
@@ -150,12 +173,3 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
                     delay,
                 )
                 await self.sleep(delay)
-
-
-async def _counted(request: Awaitable[T]) -> T:
-    """Every failed attempt goes into the Bot API error counter (by code, never with a chat id)."""
-    try:
-        return await request
-    except TelegramError as exc:
-        count_bot_api_error(exc)
-        raise

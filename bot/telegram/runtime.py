@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 MENU_COMMANDS = ("start", "angebote", "termine", "abo", "profil", "hilfe", "datenschutz", "neu")
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+UNREACHABLE_AFTER = 60.0  # seconds of failing Bot API requests before /healthz reports Telegram down
 
 
 class TelegramStartError(Exception):
@@ -118,6 +119,7 @@ class TelegramRuntime:
         self._bot_username = ""
         self._bot_id = 0
         self._webhook: WebhookServer | None = None
+        self.unreachable_after = UNREACHABLE_AFTER
 
     # --- life cycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -183,9 +185,11 @@ class TelegramRuntime:
         )
 
     def connected(self) -> bool:
+        """For /healthz: started, receiving (webhook listening or polling), and Telegram answering:
+        after UNREACHABLE_AFTER seconds of nothing but network failures the transport is down."""
         app = self.application
         receiving = self._webhook is not None or (app.updater is not None and app.updater.running)
-        return app.running and receiving
+        return app.running and receiving and self.limiter.unreachable_for() < self.unreachable_after
 
     async def _close_quietly(self) -> None:
         try:
