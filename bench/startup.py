@@ -66,20 +66,27 @@ def _first_reply(env: dict[str, str], cwd: str) -> float:
     return elapsed
 
 
-def run(runs: int) -> dict[str, Any]:
+def run(runs: int, before: Path | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as cwd:
         env = _env(f"sqlite:///{Path(cwd) / 'bench.sqlite3'}")
         _first_reply(env, cwd)  # migrates and loads the offer base: the first start of all
+        old_env = {**env, "PYTHONPATH": str(before)} if before is not None else None
         python = [sys.executable, "-c", "pass"]
         ptb = [sys.executable, "-c", "import telegram.ext"]
-        samples: dict[str, list[float]] = {"chat": [], "python": [], "ptb": []}
-        for _ in range(runs):  # interleaved: a busy moment of the machine hits all three alike
+        samples: dict[str, list[float]] = {"chat": [], "python": [], "ptb": [], "before": []}
+        for _ in range(runs):  # interleaved: a busy moment of the machine hits all alike
             samples["python"].append(_wall(python, env, cwd))
             samples["ptb"].append(_wall(ptb, env, cwd))
             samples["chat"].append(_first_reply(env, cwd))
-    median = {k: statistics.median(v) for k, v in samples.items()}
+            if old_env is not None:
+                samples["before"].append(_first_reply(old_env, cwd))
+    median = {k: statistics.median(v) for k, v in samples.items() if v}
     baseline = median["python"] + median["ptb"]
-    return {
+    result: dict[str, Any] = {}
+    if "before" in median:
+        ratio = round(median["before"] / baseline, 2)
+        result = {"before_s": round(median["before"], 3), "before_ratio": ratio}
+    return result | {
         "runs": runs,
         "chat_s": round(median["chat"], 3),
         "python_pass_s": round(median["python"], 3),
@@ -90,9 +97,15 @@ def run(runs: int) -> dict[str, Any]:
     }
 
 
-def report(r: dict[str, Any]) -> str:
+def report(r: dict[str, Any], before_label: str = "") -> str:
     met = "yes" if r["chat_s"] <= 1.0 else "**no**"
     baseline = f"{r['baseline_s']} s ({r['python_pass_s']} s + {r['import_ptb_s']} s)"
+    before = ""
+    if "before_s" in r:
+        before = (
+            f"| … before ({before_label}) | {r['before_s']} s | (the same) | {r['before_ratio']} "
+            f"| ≤ 1.0 s | {'yes' if r['before_s'] <= 1.0 else '**no**'} |\n"
+        )
     return f"""### Service: start-up (`python -m bench.startup`)
 
 `bildungslotse chat` on a prepared SQLite database, spawn → first printed reply, median of {r["runs"]} runs on
@@ -102,18 +115,24 @@ the 2-core machine, {dt.date.today().isoformat()}. Baseline from the same run: `
 | benchmark | result | baseline | ratio | target | met |
 |---|---|---|---|---|---|
 | start-up: first console reply | {r["chat_s"]} s | {baseline} | {r["ratio"]} | ≤ 1.0 s | {met} |
-"""
+{before}"""
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md alone")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="an earlier version's files (`git archive COMMIT | tar -x -C DIR`), measured in turn",
+    )
     args = parser.parse_args(argv)
-    result = run(args.runs)
+    result = run(args.runs, args.before)
     print(json.dumps(result, indent=2))
     if not args.no_write:
-        write_block("service-startup", report(result))
+        label = args.before.name if args.before is not None else ""
+        write_block("service-startup", report(result, label))
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def open_database(settings: Settings, migrate_schema: bool = True) -> sa.Engine:
         raise StartupError(
             f"Datenbank nicht erreichbar ({engine.url.render_as_string(hide_password=True)}): {reason}"
         ) from None
-    if migrate_schema:
+    if migrate_schema and not migrate.is_current(engine):
         with one_process_at_a_time(engine):
             migrate.upgrade(settings.database_url)
     return engine

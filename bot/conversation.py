@@ -17,12 +17,11 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import sqlalchemy as sa
 
 from bot.flood import FloodGuard
-from bot.web.metrics import REPLY_LATENCY, UPDATES
 from db import users
 from db.engine import session_scope
 from db.models import User
@@ -63,6 +62,9 @@ class ConversationService:
         self.flood = FloodGuard(self.settings.flood_max_messages, self.settings.flood_window_seconds)
         self._locks: OrderedDict[tuple[str, str], asyncio.Lock] = OrderedDict()
         self._on_loop = engine.dialect.name == "sqlite"
+        # set by `bildungslotse run` to count turns for /metrics (bot.web.metrics.observe_turn); the
+        # console leaves it unset and never imports prometheus-client
+        self.observe: Callable[[Turn, float], None] | None = None
 
     def _lock(self, key: tuple[str, str]) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -78,9 +80,9 @@ class ConversationService:
 
     async def handle(self, turn: Turn) -> list[Reply]:
         started = time.perf_counter()
-        UPDATES.labels(turn.transport, turn.kind.value).inc()
         replies = await self._handle(turn)
-        REPLY_LATENCY.labels(turn.transport).observe(time.perf_counter() - started)
+        if self.observe is not None:
+            self.observe(turn, time.perf_counter() - started)
         return replies
 
     async def _handle(self, turn: Turn) -> list[Reply]:

@@ -20,6 +20,7 @@ from bot.settings import Settings
 from bot.transports import startable
 from bot.web.app import create_app
 from bot.web.health import Health
+from bot.web.metrics import observe_turn
 from bot.web.server import HttpServer
 from handlers.feature_settings import FeatureSettings
 
@@ -43,6 +44,7 @@ def run_transports(settings: Settings, engine: sa.Engine) -> None:
 async def serve(settings: Settings, engine: sa.Engine, stop: asyncio.Event | None = None) -> None:
     """Runs until SIGINT/SIGTERM (or `stop` is set); stops everything in reverse order."""
     service = build_service(settings, engine)
+    service.observe = observe_turn
     runtimes: list[Runtime] = [
         spec.create_runtime(settings, service)
         for spec in startable()

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import yaml
 
-from knowledge.gazetteer import Gazetteer, PlaceMatch
+from knowledge.gazetteer import SAFE_LOADER, Gazetteer, PlaceMatch
 from knowledge.text import (
     Token,
     TypoIndex,
@@ -448,7 +448,7 @@ def _combo_meaning(pattern: str, combo: Mapping[str, Any]) -> Meaning:
 def bundled_lexicon() -> Lexicon:
     """The lexicon shipped in knowledge/data (compiled once per process)."""
     text = (resources.files("knowledge") / "data" / "lexicon.yaml").read_text(encoding="utf-8")
-    return Lexicon.from_mapping(yaml.safe_load(text))
+    return Lexicon.from_mapping(yaml.load(text, Loader=SAFE_LOADER))
 
 
 # ---------------------------------------------------------------------------------------------

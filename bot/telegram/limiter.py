@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
+from telegram.request import HTTPXRequest
 
 from bot.ratelimit import Clock, RateLimiter, Sleep
 from bot.web.metrics import count_bot_api_error
@@ -123,13 +124,19 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
         except TelegramError as exc:
             count_bot_api_error(exc)
             if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
-                if self.failing_since is None:
-                    self.failing_since = self.clock()
+                self.note_failure()
             else:
-                self.failing_since = None
+                self.note_answer()
             raise
-        self.failing_since = None
+        self.note_answer()
         return result
+
+    def note_answer(self) -> None:
+        self.failing_since = None
+
+    def note_failure(self) -> None:
+        if self.failing_since is None:
+            self.failing_since = self.clock()
 
     def unreachable_for(self) -> float:
         """Seconds since Telegram last answered, when every request since has failed on the network."""
@@ -173,3 +180,25 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
                     delay,
                 )
                 await self.sleep(delay)
+
+
+class PollRequest(HTTPXRequest):
+    """getUpdates' own connection, as PTB builds it (one connection), which also tells the limiter
+    whether Telegram answers: PTB sends getUpdates past the rate limiter, and in polling mode it is
+    often the only request there is."""
+
+    def __init__(self, limiter: TelegramRateLimiter) -> None:
+        super().__init__(connection_pool_size=1)
+        self._limiter = limiter
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        try:
+            status, payload = await super().do_request(*args, **kwargs)
+        except Exception:
+            self._limiter.note_failure()
+            raise
+        if status >= 500:
+            self._limiter.note_failure()
+        else:
+            self._limiter.note_answer()
+        return status, payload

@@ -32,7 +32,7 @@ from bot.clock import Clock, system_clock
 from bot.conversation import ConversationService
 from bot.settings import Settings
 from bot.telegram import render
-from bot.telegram.limiter import TelegramRateLimiter
+from bot.telegram.limiter import PollRequest, TelegramRateLimiter
 from bot.telegram.ordering import Drop, Lane, PerChatUpdateProcessor
 from bot.telegram.sender import TelegramSender
 from bot.telegram.updates import message_turn, press_of
@@ -68,6 +68,7 @@ def build_application(
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
         .rate_limiter(limiter)
+        .get_updates_request(PollRequest(limiter))
         .concurrent_updates(updates or PerChatUpdateProcessor())
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .job_queue(None)

@@ -22,6 +22,7 @@ from sqlmodel import col
 from db.event_models import Delivery, DeliveryState
 from db.models import User
 from db.types import utcnow
+from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
 
@@ -114,3 +115,9 @@ def count_reminders(sent: int, retried: int, blocked: int, failed: int, skipped:
     for result, n in zip(REMINDER_RESULTS, (sent, retried, blocked, failed, skipped), strict=True):
         if n:
             REMINDERS.labels(result=result).inc(n)
+
+
+def observe_turn(turn: Turn, seconds: float) -> None:
+    """A turn the conversation service handled (`ConversationService.observe`)."""
+    UPDATES.labels(turn.transport, turn.kind.value).inc()
+    REPLY_LATENCY.labels(turn.transport).observe(seconds)
