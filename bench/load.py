@@ -373,6 +373,7 @@ seeded with {r["seed_users"]:,} users and {r["seed_events"]:,} events. {dt.date.
 |---|---|---|---|
 {table}
 
+For scale: {r["users"]:,} users in an hour (a campaign) offer about {r["users"] * 5 / 3600:.1f} updates/s.
 Latency: the stand-in queues an update → the first message or edit of the answer arrives (Telegram's
 delivery, proxy, turn, send). When the offered rate exceeds what the machine serves, updates wait in
 line and the latency is that wait. The driver (stand-in, proxy, 2,000 users) runs on the same two cores

@@ -56,33 +56,37 @@ async def serve(settings: Settings, engine: sa.Engine, stop: asyncio.Event | Non
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     started: list[Runtime] = []
-    http: HttpServer | None = None
+    # health and metrics first: a busy port fails before anything connects, and until everything
+    # below has started /healthz says 503 "starting" (an orchestrator waits instead of routing)
+    health = Health(engine, ready=False)
+    http = None
+    if settings.http_port:
+        http = HttpServer(create_app(health), settings.http_host, settings.http_port)
+    scheduler: ReminderRuntime | None = None
+    maintenance: MaintenanceRuntime | None = None
     try:
+        if http is not None:
+            await http.start()
         for runtime in runtimes:
             await runtime.start()
             started.append(runtime)
+            health.transports[runtime.sender.transport] = runtime.connected
         senders: dict[str, Sender] = {r.sender.transport: r.sender for r in started}
         scheduler = _start_reminders(service.settings, engine, senders)
+        health.schedulers["reminders"] = scheduler.alive
         maintenance = MaintenanceRuntime(service.settings, engine)
         await maintenance.start()
-        if settings.http_port:
-            health = Health(
-                engine,
-                transports={r.sender.transport: r.connected for r in started},
-                schedulers={"reminders": scheduler.alive, "purge": maintenance.alive},
-            )
-            http = HttpServer(create_app(health), settings.http_host, settings.http_port)
-            await http.start()
+        health.schedulers["purge"] = maintenance.alive
+        health.ready = True
         log.info("Bildungslotse läuft: %s", ", ".join(senders) or "-")
         await stop.wait()
-        if http is not None:
-            await http.stop()
-            http = None
-        await maintenance.stop()
-        await scheduler.stop()
     finally:
         if http is not None:
             await http.stop()
+        if maintenance is not None:
+            await maintenance.stop()
+        if scheduler is not None:
+            await scheduler.stop()
         for runtime in reversed(started):
             with contextlib.suppress(Exception):
                 await runtime.stop()

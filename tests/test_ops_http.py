@@ -52,10 +52,11 @@ async def running(api: BotApiStandIn, database_url: str) -> AsyncIterator[str]:
                     if task.done():
                         task.result()
                     try:
-                        await http.get(f"{base}/healthz")
-                        break
+                        if (await http.get(f"{base}/healthz")).status_code == 200:
+                            break  # everything started (503 "starting" before)
                     except httpx.TransportError:
-                        await asyncio.sleep(0.05)
+                        pass
+                    await asyncio.sleep(0.05)
         yield base
     finally:
         stop.set()
@@ -229,3 +230,24 @@ async def test_telegram_counts_as_disconnected_while_the_bot_api_does_not_answer
     finally:
         await runtime.stop()
         engine.dispose()
+
+
+async def test_healthz_says_503_starting_until_every_part_has_started(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    health = Health(engine, ready=False)
+    server = HttpServer(create_app(health), "127.0.0.1", 0)
+    await server.start()
+    try:
+        async with httpx.AsyncClient() as http:
+            starting = await http.get(f"http://127.0.0.1:{server.port}/healthz")
+            health.ready = True
+            health.transports["telegram"] = lambda: True
+            ready = await http.get(f"http://127.0.0.1:{server.port}/healthz")
+    finally:
+        await server.stop()
+        engine.dispose()
+    assert starting.status_code == 503 and starting.json()["checks"]["startup"] == {
+        "ok": False,
+        "error": "starting",
+    }
+    assert ready.status_code == 200 and "startup" not in ready.json()["checks"]

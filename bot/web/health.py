@@ -9,7 +9,7 @@ a timeout instead of a clear 503 with the reason.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,14 +26,17 @@ def ping_database(engine: sa.Engine) -> None:
 @dataclass
 class Health:
     engine: sa.Engine
-    transports: Mapping[str, Callable[[], bool]] = field(default_factory=dict)
-    schedulers: Mapping[str, Callable[[], bool]] = field(default_factory=dict)
+    transports: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    schedulers: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    ready: bool = True  # False while `bildungslotse run` is still starting its parts
     db_timeout: float = DB_TIMEOUT_SECONDS
 
     async def report(self) -> tuple[bool, dict[str, Any]]:
         """(healthy, JSON body). The body names each check and, for a failure, a short reason
         without secrets (never the database URL's password)."""
         checks: dict[str, dict[str, Any]] = {"database": await self._database()}
+        if not self.ready:
+            checks["startup"] = {"ok": False, "error": "starting"}
         for name, connected in self.transports.items():
             checks[f"transport:{name}"] = _flag(connected, "not connected")
         for name, alive in self.schedulers.items():
