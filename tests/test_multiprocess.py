@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+import time_machine
 from sqlmodel import Session, select
 
 from db.engine import make_engine
 from db.models import Profile, User
-from db.types import utcnow
 from tests.reminders_support import add_event, add_subscribers, statuses
 from tests.service_support import SECRET, BotProcess, RoundRobinProxy, bot_env
 from tests.telegram_standin import BotApiStandIn, SentMessage
@@ -81,7 +81,8 @@ async def test_two_processes_behind_a_proxy_answer_like_one_and_send_each_remind
     api: BotApiStandIn, postgres_url: str, tmp_path: Path
 ) -> None:
     engine = make_engine(postgres_url)
-    now = utcnow()
+    # the bot processes keep the real clock, also when the suite runs shifted (BL_TEST_NOW)
+    now = dt.datetime.fromtimestamp(time_machine.escape_hatch.time.time(), dt.UTC)
     add_event(engine, now - dt.timedelta(days=30), start=now + dt.timedelta(days=7) - dt.timedelta(hours=1))
     subscribers = add_subscribers(engine, SUBSCRIBERS, now - dt.timedelta(days=30), first_id=50_000)
 
