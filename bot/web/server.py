@@ -41,7 +41,8 @@ class HttpServer:
 
     async def start(self) -> None:
         try:
-            sock = socket.create_server((self.host, self.port), reuse_port=False)
+            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+            sock = socket.create_server((self.host, self.port), family=family)
         except OSError as exc:
             raise HttpStartError(
                 f"HTTP_HOST/HTTP_PORT: {self.host}:{self.port} kann nicht geöffnet werden "
