@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -82,7 +83,8 @@ async def test_two_processes_behind_a_proxy_answer_like_one_and_send_each_remind
 ) -> None:
     engine = make_engine(postgres_url)
     # the bot processes keep the real clock, also when the suite runs shifted (BL_TEST_NOW)
-    now = dt.datetime.fromtimestamp(time_machine.escape_hatch.time.time(), dt.UTC)
+    hatch = time_machine.escape_hatch
+    now = dt.datetime.fromtimestamp(hatch.time.time() if hatch.is_travelling() else time.time(), dt.UTC)
     add_event(engine, now - dt.timedelta(days=30), start=now + dt.timedelta(days=7) - dt.timedelta(hours=1))
     subscribers = add_subscribers(engine, SUBSCRIBERS, now - dt.timedelta(days=30), first_id=50_000)
 
