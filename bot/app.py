@@ -7,6 +7,8 @@ schedulers get (`handlers.feature_settings.FeatureSettings`), so the dialog core
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 
@@ -15,7 +17,7 @@ from bot.courses import CourseLookup
 from bot.settings import Settings
 from bot.transports import command_prefixes
 from db import migrate, offer_store
-from db.engine import make_engine, session_scope
+from db.engine import is_postgres, make_engine, session_scope
 from handlers.courses import CourseRequest
 from handlers.feature_settings import FeatureSettings
 from handlers.features import FeatureRegistry
@@ -24,6 +26,7 @@ from knowledge.courses.client import CourseClient
 from knowledge.loader import load_offer_base
 
 log = logging.getLogger(__name__)
+STARTUP_LOCK_KEY = 0x426C5374  # "BlSt": PostgreSQL advisory lock for migrating and seeding at start-up
 
 
 class StartupError(Exception):
@@ -41,14 +44,33 @@ def open_database(settings: Settings, migrate_schema: bool = True) -> sa.Engine:
         raise StartupError(
             f"Datenbank nicht erreichbar ({engine.url.render_as_string(hide_password=True)}): {reason}"
         ) from None
-    if migrate_schema:
-        migrate.upgrade(settings.database_url)
+    if migrate_schema and not migrate.is_current(engine):
+        with one_process_at_a_time(engine):
+            migrate.upgrade(settings.database_url)
     return engine
+
+
+@contextmanager
+def one_process_at_a_time(engine: sa.Engine) -> Iterator[None]:
+    """Several bot processes starting together on one PostgreSQL (docker compose with a second bot,
+    two systemd units) migrate and seed the offer base one after another, not into each other: a
+    session-level advisory lock, held on a connection of its own. SQLite serves one process."""
+    if not is_postgres(engine):
+        yield
+        return
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY})
+        conn.commit()  # the lock belongs to the session, not to a transaction left open
+        try:
+            yield
+        finally:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK_KEY})
+            conn.commit()
 
 
 def load_knowledge(engine: sa.Engine) -> KnowledgeBase:
     """The database is the truth; an empty offer table is filled from the bundled files first."""
-    with session_scope(engine) as session:
+    with one_process_at_a_time(engine), session_scope(engine) as session:
         if offer_store.offer_count(session) == 0:
             report = offer_store.upsert_offer_base(session, load_offer_base())
             log.info("bundled offer base loaded: %d entries added", report.added)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -69,6 +70,9 @@ class ConversationService:
         self.flood = FloodGuard(self.settings.flood_max_messages, self.settings.flood_window_seconds)
         self._locks: OrderedDict[tuple[str, str], asyncio.Lock] = OrderedDict()
         self._on_loop = engine.dialect.name == "sqlite"
+        # set by `bildungslotse run` to count turns for /metrics (bot.web.metrics.observe_turn); the
+        # console leaves it unset and never imports prometheus-client
+        self.observe: Callable[[Turn, float], None] | None = None
 
     def _lock(self, key: tuple[str, str]) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -83,6 +87,13 @@ class ConversationService:
         return lock
 
     async def handle(self, turn: Turn) -> list[Reply]:
+        started = time.perf_counter()
+        replies = await self._handle(turn)
+        if self.observe is not None:
+            self.observe(turn, time.perf_counter() - started)
+        return replies
+
+    async def _handle(self, turn: Turn) -> list[Reply]:
         key = (turn.transport, turn.user_id)
         verdict = self.flood.check(key)
         if verdict != "ok":

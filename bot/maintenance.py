@@ -60,6 +60,9 @@ class MaintenanceRuntime:
     async def start(self) -> None:
         self.scheduler = tick_scheduler(self._purge, self.interval_hours * 3600, "purge-inactive", self.clock)
 
+    def alive(self) -> bool:
+        return self.scheduler is not None and self.scheduler.running
+
     async def stop(self) -> None:
         scheduler, self.scheduler = self.scheduler, None
         if scheduler is not None:

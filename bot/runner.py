@@ -18,6 +18,10 @@ from bot.maintenance import MaintenanceRuntime
 from bot.outbound import Runtime, Sender
 from bot.settings import Settings
 from bot.transports import startable
+from bot.web.app import create_app
+from bot.web.health import Health
+from bot.web.metrics import observe_turn
+from bot.web.server import HttpServer
 from handlers.feature_settings import FeatureSettings
 
 if TYPE_CHECKING:
@@ -40,6 +44,7 @@ def run_transports(settings: Settings, engine: sa.Engine) -> None:
 async def serve(settings: Settings, engine: sa.Engine, stop: asyncio.Event | None = None) -> None:
     """Runs until SIGINT/SIGTERM (or `stop` is set); stops everything in reverse order."""
     service = build_service(settings, engine)
+    service.observe = observe_turn
     runtimes: list[Runtime] = [
         spec.create_runtime(settings, service)
         for spec in startable()
@@ -51,20 +56,37 @@ async def serve(settings: Settings, engine: sa.Engine, stop: asyncio.Event | Non
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     started: list[Runtime] = []
+    # health and metrics first: a busy port fails before anything connects, and until everything
+    # below has started /healthz says 503 "starting" (an orchestrator waits instead of routing)
+    health = Health(engine, ready=False)
+    http = None
+    if settings.http_port:
+        http = HttpServer(create_app(health), settings.http_host, settings.http_port)
+    scheduler: ReminderRuntime | None = None
+    maintenance: MaintenanceRuntime | None = None
     try:
+        if http is not None:
+            await http.start()
         for runtime in runtimes:
             await runtime.start()
             started.append(runtime)
+            health.transports[runtime.sender.transport] = runtime.connected
         senders: dict[str, Sender] = {r.sender.transport: r.sender for r in started}
         scheduler = _start_reminders(service.settings, engine, senders)
+        health.schedulers["reminders"] = scheduler.alive
         maintenance = MaintenanceRuntime(service.settings, engine)
         await maintenance.start()
+        health.schedulers["purge"] = maintenance.alive
+        health.ready = True
         log.info("Bildungslotse läuft: %s", ", ".join(senders) or "-")
         await stop.wait()
-        await maintenance.stop()
+    finally:
+        if http is not None:
+            await http.stop()
+        if maintenance is not None:
+            await maintenance.stop()
         if scheduler is not None:
             await scheduler.stop()
-    finally:
         for runtime in reversed(started):
             with contextlib.suppress(Exception):
                 await runtime.stop()
@@ -72,7 +94,7 @@ async def serve(settings: Settings, engine: sa.Engine, stop: asyncio.Event | Non
 
 def _start_reminders(
     settings: FeatureSettings, engine: sa.Engine, senders: dict[str, Sender]
-) -> ReminderRuntime | None:
+) -> ReminderRuntime:
     """The reminder scheduler: ticks now and every REMINDER_TICK_SECONDS, sends through `senders`."""
     from bot.reminders.runtime import ReminderRuntime
 

@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     default_language: Literal["de", "en"] = "de"
 
+    # --- operations: /healthz and /metrics (bot.web); 0 = no HTTP server ---
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+
     # --- Telegram ---
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"

@@ -3,7 +3,8 @@
 Adding a fourth transport means one new package and one line here:
 1. a package `bot/<name>/` whose `__init__.py` defines `SPEC = TransportSpec(name=..., command_prefix=...,
    setup_hint=..., is_configured=..., create_runtime=...)` (see `bot/telegram/__init__.py`); its
-   runtime (`bot.outbound.Runtime`) offers a `Sender` for reminders and broadcasts;
+   runtime (`bot.outbound.Runtime`) offers a `Sender` for reminders and broadcasts and says whether
+   it is `connected()` (for /healthz);
 2. its `SPEC` appended to `TRANSPORTS` below.
 Its settings go into `bot.settings.Settings`. The dialog core never imports this module: it gets
 the command prefixes as a mapping from `bot.conversation`.

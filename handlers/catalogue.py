@@ -14,13 +14,15 @@ from typing import Any
 import yaml
 
 DEFAULT_LANGUAGE = "de"
+# libyaml's safe loader when PyYAML has it (about ten times faster: start-up reads the bundled files)
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 LANGUAGES = ("de", "en")
 
 
 @cache
 def messages(language: str) -> dict[str, str]:
     path = resources.files("handlers") / "locales" / f"{language}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     if not isinstance(data, dict):
         raise ValueError(f"catalogue {language}.yaml is not a mapping")
     return {str(k): str(v).rstrip("\n") for k, v in data.items()}

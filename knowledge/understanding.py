@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import yaml
 
-from knowledge.gazetteer import Gazetteer, PlaceMatch
+from knowledge.gazetteer import SAFE_LOADER, Gazetteer, PlaceMatch
 from knowledge.text import (
     Token,
     TypoIndex,
@@ -517,7 +517,7 @@ def bundled_lexicon() -> Lexicon:
     raw: dict[str, Any] = {}
     for name in _LEXICON_FILES:
         text = (resources.files("knowledge") / "data" / name).read_text(encoding="utf-8")
-        raw = merge_lexicon_data(raw, yaml.safe_load(text))
+        raw = merge_lexicon_data(raw, yaml.load(text, Loader=SAFE_LOADER))
     return Lexicon.from_mapping(raw)
 
 

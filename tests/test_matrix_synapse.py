@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from nio import MegolmEvent, RoomMessageFile, RoomMessageText, RoomPutAliasResponse
@@ -43,6 +44,7 @@ from handlers.turn import Attachment, Option, Reply
 from knowledge.events import EventIn
 from knowledge.vocabulary import GOALS_BY_SITUATION, District, Sector, Situation
 from tests.matrix_homeserver import WAIT, Account, Person, Synapse, synapse  # noqa: F401 (fixture)
+from tests.telegram_standin import free_port
 
 pytestmark = pytest.mark.matrix
 
@@ -392,10 +394,14 @@ async def test_bildungslotse_run_starts_matrix_when_it_is_configured(world: Call
     """`bildungslotse run` (bot.runner.serve) with only Matrix set up: the bot answers, then stops cleanly."""
     bot, person, bot_account = await world(start_bot=False)
     stop = asyncio.Event()
-    server = asyncio.create_task(serve(bot.settings, bot.engine, stop))
+    port = free_port()
+    server = asyncio.create_task(serve(bot.settings.model_copy(update={"http_port": port}), bot.engine, stop))
     try:
         room = await person.create_room(invite=[bot_account.user_id])
         assert t("de", "ask.situation") in (await person.next_message(room)).body
+        async with httpx.AsyncClient() as http:
+            health = await http.get(f"http://127.0.0.1:{port}/healthz")
+        assert health.status_code == 200 and health.json()["checks"]["transport:matrix"] == {"ok": True}
     finally:
         stop.set()
         await asyncio.wait_for(server, WAIT)

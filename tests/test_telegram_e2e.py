@@ -249,6 +249,7 @@ async def test_bildungslotse_run_continues_the_dialog_after_being_killed(
         TELEGRAM_BOT_TOKEN=api.token,
         TELEGRAM_API_BASE_URL=api.base_url,
         LOG_LEVEL="INFO",
+        HTTP_PORT=str(free_port()),  # /healthz and /metrics: not the default 8080 of a shared machine
     )
 
     async def start() -> asyncio.subprocess.Process:

@@ -45,6 +45,9 @@ class FaxRuntime:
     async def stop(self) -> None:
         self.log.append("stopped")
 
+    def connected(self) -> bool:  # for /healthz
+        return True
+
 
 FAX = TransportSpec(
     name="fax",
@@ -74,7 +77,9 @@ async def test_a_fourth_transport_is_one_registry_line(
     monkeypatch.setattr(FaxRuntime, "log", [], raising=False)
     stop = asyncio.Event()
     monkeypatch.setattr(FaxRuntime, "stop_run", stop, raising=False)
-    settings = load_settings(_env_file=None, database_url=sqlite_url, admin_ids=f"fax:{FAX_USER}")
+    settings = load_settings(
+        _env_file=None, database_url=sqlite_url, admin_ids=f"fax:{FAX_USER}", http_port=0
+    )
     engine = open_database(settings)
     try:
         await asyncio.wait_for(runner.serve(settings, engine, stop), 30)

@@ -125,6 +125,7 @@ class MatrixRuntime:
         self._next_batch: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._synced = False  # the last sync with the homeserver succeeded (for /healthz)
         self._waiting = False  # in the long poll or a back-off pause: safe to cancel
         self._told = BoundedSet(MAX_NOTICES)  # (room, reason) already explained once this run
         self._invitations: OrderedDict[str, Invitation] = OrderedDict()  # direct chats, join not yet seen
@@ -145,7 +146,11 @@ class MatrixRuntime:
         except BaseException:
             await self.client.close()
             raise
+        self._synced = True
         self._task = asyncio.create_task(self._loop(), name="matrix-sync")
+
+    def connected(self) -> bool:
+        return self._synced and self._task is not None and not self._task.done()
 
     async def stop(self) -> None:
         """Lets a batch in progress finish (bounded), so its token is stored and nothing is answered twice."""
@@ -176,6 +181,7 @@ class MatrixRuntime:
             except Exception:
                 log.exception("Matrix: sync failed")
                 ok = False
+            self._synced = ok
             if ok:
                 backoff = 1.0
             elif not self._stopping:

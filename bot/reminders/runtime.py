@@ -24,6 +24,7 @@ from bot.outbound import Sender
 from bot.reminders.dispatcher import Dispatcher, DispatchReport
 from bot.reminders.planner import ReminderRules
 from bot.scheduling import tick_scheduler
+from bot.web.metrics import count_reminders
 from db.deliveries import PlanReport
 from handlers.feature_settings import FeatureSettings
 
@@ -65,6 +66,10 @@ class ReminderRuntime:
     async def start(self) -> None:
         self.start_now()
 
+    def alive(self) -> bool:
+        """For /healthz: the scheduler runs (a stopped or crashed scheduler sends no reminder)."""
+        return self.scheduler is not None and self.scheduler.running
+
     def _tick_job(self) -> None:
         """In the scheduler's worker thread: run one tick on the bot's loop and wait for it."""
         loop = self._loop
@@ -97,6 +102,7 @@ class ReminderRuntime:
             self.tick_done.set()
         self.ticks += 1
         self.last = (plan, sent)
+        count_reminders(sent.sent, sent.retried, sent.blocked, sent.failed, sent.skipped)
         if plan.reminders or plan.notices or sent.total:
             log.info(
                 "reminders: planned %d + %d notices; sent %d, retry %d, blocked %d, failed %d, skipped %d",
@@ -123,5 +129,8 @@ class ReminderRuntime:
                 if running is not None:
                     running.cancel()  # cancels the tick on this loop; the worker thread then returns
                 await shutdown
-        await asyncio.to_thread(self.dispatcher.release_own)
+        try:
+            await asyncio.to_thread(self.dispatcher.release_own)
+        except sa.exc.OperationalError:  # the next start's recover() gives the claims back
+            log.warning("reminders: database unavailable at stop, claims are released at the next start")
         self.dispatcher.close()

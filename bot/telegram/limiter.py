@@ -17,15 +17,18 @@ import datetime as dt
 import logging
 import time
 import warnings
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
+from telegram.request import HTTPXRequest
 
 from bot.ratelimit import Clock, RateLimiter, Sleep
+from bot.web.metrics import count_bot_api_error
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # requests that deliver nothing to a chat: never delayed (a callback answer must be quick)
 UNLIMITED = frozenset(
@@ -83,6 +86,8 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
         self.sleep = sleep
+        self.clock = clock
+        self.failing_since: float | None = None  # first of the network failures in a row (for /healthz)
         self.group_rate = min(per_chat_rate, GROUP_RATE)
 
     async def initialize(self) -> None:
@@ -110,6 +115,33 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
         else:
             await self.limiter.acquire(key)
 
+    async def _attempt(self, request: Awaitable[T]) -> T:
+        """One request. Every failure goes into the Bot API error counter (by code, never a chat id);
+        whether Telegram answers at all is remembered for /healthz: any answer, even an error, means
+        it is reachable; network failures and 5xx in a row since `failing_since` mean it is not."""
+        try:
+            result = await request
+        except TelegramError as exc:
+            count_bot_api_error(exc)
+            if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
+                self.note_failure()
+            else:
+                self.note_answer()
+            raise
+        self.note_answer()
+        return result
+
+    def note_answer(self) -> None:
+        self.failing_since = None
+
+    def note_failure(self) -> None:
+        if self.failing_since is None:
+            self.failing_since = self.clock()
+
+    def unreachable_for(self) -> float:
+        """Seconds since Telegram last answered, when every request since has failed on the network."""
+        return 0.0 if self.failing_since is None else self.clock() - self.failing_since
+
     async def process_request(
         self,
         callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
@@ -124,7 +156,7 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
         while True:
             await self._acquire(endpoint, data)
             try:
-                return await callback(*args, **kwargs)
+                return await self._attempt(callback(*args, **kwargs))
             except RetryAfter as exc:
                 wait = retry_after_seconds(exc)
                 flood_waits += 1
@@ -148,3 +180,25 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
                     delay,
                 )
                 await self.sleep(delay)
+
+
+class PollRequest(HTTPXRequest):
+    """getUpdates' own connection, as PTB builds it (one connection), which also tells the limiter
+    whether Telegram answers: PTB sends getUpdates past the rate limiter, and in polling mode it is
+    often the only request there is."""
+
+    def __init__(self, limiter: TelegramRateLimiter) -> None:
+        super().__init__(connection_pool_size=1)
+        self._limiter = limiter
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        try:
+            status, payload = await super().do_request(*args, **kwargs)
+        except Exception:
+            self._limiter.note_failure()
+            raise
+        if status >= 500:
+            self._limiter.note_failure()
+        else:
+            self._limiter.note_answer()
+        return status, payload

@@ -32,7 +32,7 @@ from bot.clock import Clock, system_clock
 from bot.conversation import ConversationService
 from bot.settings import Settings
 from bot.telegram import render
-from bot.telegram.limiter import TelegramRateLimiter
+from bot.telegram.limiter import PollRequest, TelegramRateLimiter
 from bot.telegram.ordering import Drop, Lane, PerChatUpdateProcessor
 from bot.telegram.sender import TelegramSender
 from bot.telegram.updates import message_turn, press_of
@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 MENU_COMMANDS = ("start", "angebote", "kurse", "termine", "abo", "profil", "hilfe", "datenschutz", "neu")
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+UNREACHABLE_AFTER = 60.0  # seconds of failing Bot API requests before /healthz reports Telegram down
 
 
 class TelegramStartError(Exception):
@@ -67,6 +68,7 @@ def build_application(
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
         .rate_limiter(limiter)
+        .get_updates_request(PollRequest(limiter))
         .concurrent_updates(updates or PerChatUpdateProcessor())
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .job_queue(None)
@@ -118,6 +120,7 @@ class TelegramRuntime:
         self._bot_username = ""
         self._bot_id = 0
         self._webhook: WebhookServer | None = None
+        self.unreachable_after = UNREACHABLE_AFTER
 
     # --- life cycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -181,6 +184,13 @@ class TelegramRuntime:
         await self.application.bot.set_webhook(
             url, allowed_updates=ALLOWED_UPDATES, secret_token=secret, max_connections=40
         )
+
+    def connected(self) -> bool:
+        """For /healthz: started, receiving (webhook listening or polling), and Telegram answering:
+        after UNREACHABLE_AFTER seconds of nothing but network failures the transport is down."""
+        app = self.application
+        receiving = self._webhook is not None or (app.updater is not None and app.updater.running)
+        return app.running and receiving and self.limiter.unreachable_for() < self.unreachable_after
 
     async def _close_quietly(self) -> None:
         try:

@@ -1,0 +1,53 @@
+"""The deployment files name only settings the bot has, and keep the webhook's 1 MB limit.
+
+No Docker engine is needed: these read the files as an operator's tools would (YAML, env names).
+A typo in a setting name in docker-compose.yml would otherwise be ignored silently by the bot.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_ONLY = {"POSTGRES_USER", "POSTGRES_DB", "POSTGRES_PASSWORD", "BOT_DOMAIN"}
+
+
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+def test_compose_sets_only_real_settings_and_runs_several_processes_in_webhook_mode() -> None:
+    services = compose()["services"]
+    known = {name.upper() for name in Settings.model_fields} | COMPOSE_ONLY
+    for name, service in services.items():
+        unknown = set(service.get("environment") or {}) - known
+        assert not unknown, f"{name}: {unknown}"
+    for name in ("bot", "bot-2"):
+        env = services[name]["environment"]
+        assert env["TELEGRAM_MODE"] == "webhook" and env["DATABASE_URL"].startswith("postgresql://")
+    assert services["bot-2"]["profiles"] == ["scale"]
+    assert services["bot-2"]["environment"]["MATRIX_HOMESERVER"] == ""  # one Matrix sync only
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_the_proxies_limit_the_webhook_body_to_1_mb_and_serve_nothing_else() -> None:
+    caddy = (ROOT / "deploy" / "Caddyfile").read_text(encoding="utf-8")
+    assert re.search(r"max_size 1MB", caddy) and "respond 404" in caddy
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    assert "client_max_body_size 1m;" in nginx and "return 404;" in nginx
+
+
+def test_the_image_and_the_unit_run_the_bot_unprivileged_with_a_health_check() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^USER bildungslotse$", dockerfile, re.M)
+    assert "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
+    assert re.search(r'^CMD \["run"\]$', dockerfile, re.M)
+    unit = (ROOT / "deploy" / "bildungslotse.service").read_text(encoding="utf-8")
+    assert re.search(r"^User=bildungslotse$", unit, re.M)
+    assert re.search(r"^ExecStart=\S+/bildungslotse run$", unit, re.M)
