@@ -11,6 +11,7 @@ import typer
 
 from bot.cli_admin import admin_app
 from bot.cli_events import events_app
+from bot.cli_web import web_app
 from bot.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(events_app, name="events")
 app.add_typer(admin_app, name="admin")
+app.add_typer(web_app, name="web")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
