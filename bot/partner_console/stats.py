@@ -72,15 +72,18 @@ def per_week(session: Session, now: dt.datetime, tz: ZoneInfo) -> Table:
     weeks = sorted({w for w, _ in counter})
     districts = sorted({d for _, d in counter})
     table_rows = tuple((w, *(cell(counter[(w, d)]) for d in districts)) for w in weeks)
-    totals = Counter[str]()
+    totals = Counter[
+        str
+    ]()  # the chart sums shown cells only: a total would reveal hidden ones by subtraction
     for (w, _), n in counter.items():
-        totals[w] += n
+        if n >= MIN_CELL:
+            totals[w] += n
     return Table(
         "wochen",
         "Gespräche pro Woche nach Landkreis",
         ("Woche", *districts),
         table_rows,
-        tuple((w, totals[w]) for w in weeks if totals[w] >= MIN_CELL),
+        tuple((w, totals[w]) for w in weeks if totals[w]),
     )
 
 
