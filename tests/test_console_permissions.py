@@ -124,6 +124,7 @@ def test_every_page_needs_a_signed_in_account(console: Console) -> None:
         "/protokoll",
         "/statistik",
         "/statistik/landkreise.csv",
+        "/rundschreiben",
         f"/termine/{console.ihk_event}/bearbeiten",
     ):
         response = client.get(path)
@@ -314,3 +315,72 @@ def test_an_editor_checks_and_edits_their_own_offer(console: Console) -> None:
     with session_scope(console.engine) as session:
         actions = {e.action for e in audit.recent(session) if e.actor == "web:ida"}
     assert {"offer_verified", "offer_edit", "institution_edit"} <= actions
+
+
+# --- broadcast -------------------------------------------------------------------------------
+
+
+def _subscribers(console: Console, district: str, n: int) -> None:
+    from db.events import subscribe
+    from db.models import User
+
+    with session_scope(console.engine) as session:
+        for i in range(n):
+            user = User(transport="telegram", external_id=f"{district}{i}")
+            session.add(user)
+            session.flush()
+            assert user.id is not None
+            subscribe(session, user.id, NOW, situation=None, district=district, sector=None)
+
+
+def test_only_admins_may_broadcast_even_with_a_forged_form(console: Console) -> None:
+    from db.event_models import Broadcast, Delivery
+
+    _subscribers(console, "uelzen", 2)
+    ida = console.client("ida")
+    assert ida.get("/rundschreiben").status_code == 403
+    forged = ida.post(
+        "/rundschreiben",
+        data={
+            "csrf": token(ida),
+            "target": "district:uelzen",
+            "text": "Hallo",
+            "schritt": "senden",
+            "bestaetigt": "ja",
+        },
+    )
+    assert forged.status_code == 403
+    with session_scope(console.engine) as session:
+        assert session.exec(select(Broadcast)).all() == [] and session.exec(select(Delivery)).all() == []
+    assert "Rundschreiben" not in ida.get("/termine").text
+
+
+def test_a_broadcast_is_sent_only_after_preview_count_and_confirmation(console: Console) -> None:
+    from db.event_models import Broadcast, Delivery
+
+    _subscribers(console, "uelzen", 3)
+    _subscribers(console, "harburg", 1)
+    anna = console.client("anna")
+    message = {"target": "district:uelzen", "text": "Neue Förderrunde ab Mai."}
+    preview = anna.post(
+        "/rundschreiben", data={"csrf": token(anna, "/rundschreiben"), **message, "schritt": "vorschau"}
+    )
+    assert preview.status_code == 200
+    assert "an <strong>3</strong> Abonnements" in preview.text and "Neue Förderrunde ab Mai." in preview.text
+    unconfirmed = anna.post(
+        "/rundschreiben", data={"csrf": token(anna, "/rundschreiben"), **message, "schritt": "senden"}
+    )
+    assert unconfirmed.status_code == 200  # without the tick: the preview again, nothing queued
+    with session_scope(console.engine) as session:
+        assert session.exec(select(Broadcast)).all() == []
+    sent = anna.post(
+        "/rundschreiben",
+        data={"csrf": token(anna, "/rundschreiben"), **message, "schritt": "senden", "bestaetigt": "ja"},
+    )
+    assert sent.status_code == 303
+    with session_scope(console.engine) as session:
+        item = session.exec(select(Broadcast)).one()
+        rows = session.exec(select(Delivery).where(Delivery.broadcast_id == item.id)).all()
+    assert item.recipients == 3 and len(rows) == 3 and item.created_by == "web:anna"
+    status = anna.get(sent.headers["location"])
+    assert "0 von 3 zugestellt, 3 ausstehend" in status.text

@@ -22,7 +22,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.partner_console import pages_auth, pages_events, pages_misc, pages_offers
+from bot.partner_console import pages_auth, pages_broadcast, pages_events, pages_misc, pages_offers
 from bot.partner_console.web import HERE, ConsoleContext, render
 
 SESSION_COOKIE = "bl_console"
@@ -53,6 +53,7 @@ def create_app(
         *pages_events.ROUTES,
         *pages_offers.ROUTES,
         *pages_misc.ROUTES,
+        *pages_broadcast.ROUTES,
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     middleware = [
