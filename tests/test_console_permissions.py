@@ -384,3 +384,64 @@ def test_a_broadcast_is_sent_only_after_preview_count_and_confirmation(console: 
     assert item.recipients == 3 and len(rows) == 3 and item.created_by == "web:anna"
     status = anna.get(sent.headers["location"])
     assert "0 von 3 zugestellt, 3 ausstehend" in status.text
+
+
+# --- .ics upload -----------------------------------------------------------------------------
+
+ICS = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Test//DE
+BEGIN:VEVENT
+UID:{uid}
+SUMMARY:{title}
+DTSTART;TZID=Europe/Berlin:20270410T180000
+DTEND;TZID=Europe/Berlin:20270410T200000
+LOCATION:Lüneburg
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def _ics(uid: str, title: str) -> bytes:
+    return ICS.format(uid=uid, title=title).replace("\n", "\r\n").encode()
+
+
+def test_an_ics_upload_is_previewed_then_imported_for_the_editors_institution(console: Console) -> None:
+    ida = console.client("ida")
+    upload = {"datei": ("kalender.ics", _ics("kal-1@ihk", "Sprechtag Weiterbildung"), "text/calendar")}
+    preview = ida.post(
+        "/termine/import", data={"csrf": token(ida), "organiser": IHK, "schritt": "vorschau"}, files=upload
+    )
+    assert (
+        preview.status_code == 200 and "Sprechtag Weiterbildung" in preview.text and ">neu<" in preview.text
+    )
+    with session_scope(console.engine) as session:
+        assert len(session.exec(select(Event)).all()) == 2
+    import base64
+
+    confirm = {
+        "csrf": token(ida),
+        "organiser": IHK,
+        "name": "kalender.ics",
+        "schritt": "importieren",
+        "inhalt": base64.b64encode(_ics("kal-1@ihk", "Sprechtag Weiterbildung")).decode(),
+    }
+    assert ida.post("/termine/import", data=confirm).status_code == 303
+    with session_scope(console.engine) as session:
+        event = session.exec(select(Event).where(Event.uid == "kal-1@ihk")).one()
+    assert event.organiser == IHK and event.source == "ics"
+
+
+def test_an_ics_upload_cannot_touch_another_institutions_event(console: Console) -> None:
+    import base64
+
+    ida = console.client("ida")
+    hijack = base64.b64encode(_ics("hwk-tag", "Übernommen")).decode()
+    for organiser in (IHK, HWK):
+        response = ida.post(
+            "/termine/import",
+            data={"csrf": token(ida), "organiser": organiser, "schritt": "importieren", "inhalt": hijack},
+        )
+        assert response.status_code == (400 if organiser == IHK else 403)
+    after = _event(console, console.hwk_event)
+    assert after.title == "Meistertag der HWK" and after.organiser == HWK

@@ -22,7 +22,14 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.partner_console import pages_auth, pages_broadcast, pages_events, pages_misc, pages_offers
+from bot.partner_console import (
+    pages_auth,
+    pages_broadcast,
+    pages_events,
+    pages_import,
+    pages_misc,
+    pages_offers,
+)
 from bot.partner_console.web import HERE, ConsoleContext, render
 
 SESSION_COOKIE = "bl_console"
@@ -50,6 +57,7 @@ def create_app(
 ) -> Starlette:
     routes = [
         *pages_auth.ROUTES,
+        *pages_import.ROUTES,  # before /termine/{event_id}
         *pages_events.ROUTES,
         *pages_offers.ROUTES,
         *pages_misc.ROUTES,
