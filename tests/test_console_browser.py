@@ -168,6 +168,24 @@ def test_a_partner_creates_an_event_the_bot_lists_and_cancels_it_for_its_subscri
         page.get_by_role("button", name="Ja, Termin absagen").click()
         assert page.get_by_test_id("status").inner_text() == "abgesagt"
 
+        # a partner's own calendar file: preview first, then import
+        ics = tmp_path / "kalender.ics"
+        ics.write_bytes(
+            (
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//DE\r\nBEGIN:VEVENT\r\nUID:kal-7@ihk\r\n"
+                f"SUMMARY:Sprechtag Anerkennung\r\nDTSTART;TZID=Europe/Berlin:{start:%Y%m%dT1000}00\r\n"
+                "LOCATION:Lüneburg\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+            ).encode()
+        )
+        page.goto(f"{base}/termine/import")
+        page.get_by_label("Kalender-Datei (.ics, höchstens 1 MB)").set_input_files(str(ics))
+        page.get_by_label("Veranstalter").select_option(IHK)
+        page.get_by_role("button", name="Vorschau zeigen").click()
+        assert page.get_by_test_id("import-action").inner_text() == "neu"
+        page.screenshot(path=str(shots / "ics-vorschau.png"))
+        page.get_by_role("button", name="1 Termin übernehmen").click()
+        page.get_by_role("link", name="Sprechtag Anerkennung", exact=True).wait_for()
+
         page.get_by_role("link", name="Statistik").click()
         section = page.get_by_role("region", name="Gespräche nach Landkreis", exact=True)
         chart = section.get_by_test_id("chart-landkreise")

@@ -445,3 +445,17 @@ def test_an_ics_upload_cannot_touch_another_institutions_event(console: Console)
         assert response.status_code == (400 if organiser == IHK else 403)
     after = _event(console, console.hwk_event)
     assert after.title == "Meistertag der HWK" and after.organiser == HWK
+
+
+def test_a_cancelled_event_can_no_longer_be_edited(console: Console) -> None:
+    ida = console.client("ida")
+    assert (
+        ida.post(
+            f"/termine/{console.ihk_event}/absagen", data={"csrf": token(ida), "bestaetigt": "ja"}
+        ).status_code
+        == 303
+    )
+    assert ida.get(f"/termine/{console.ihk_event}/bearbeiten").status_code == 409
+    again = ida.post(f"/termine/{console.ihk_event}/bearbeiten", data=_event_form(csrf=token(ida)))
+    assert again.status_code == 409 and _event(console, console.ihk_event).title == "IHK-Ausbildungstag"
+    assert "bearbeiten" not in ida.get("/termine?ansicht=abgesagte").text.split("<tbody>")[1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlmodel import Session, col, select
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -57,6 +58,11 @@ def _event(session: Session, event_id: str) -> Event:
     return event
 
 
+def refuse_if_cancelled(event: Event) -> None:
+    if event.status == EventStatus.CANCELLED.value:
+        raise HTTPException(409, "Ein abgesagter Termin kann nicht mehr bearbeitet werden.")
+
+
 async def list_events(request: Request) -> Response:
     c = ctx(request)
     q = request.query_params
@@ -93,7 +99,7 @@ async def list_events(request: Request) -> Response:
             districts=[d.value for d in REGION_DISTRICTS],
             sectors=[s.value for s in Sector if s is not Sector.UNBEKANNT],
             names=names,
-            may_edit={e.id: may_edit_event(account, e) for e in events},
+            may_edit={e.id: may_edit_event(account, e) and e.status != "cancelled" for e in events},
         )
 
 
@@ -174,6 +180,7 @@ async def edit_event(request: Request) -> Response:
         account = current_account(request, session)
         event = _event(session, request.path_params["event_id"])
         forbid_unless(may_edit_event(account, event))
+        refuse_if_cancelled(event)
         return _form_page(request, session, account, EventForm(values=values_of(event, c.tz)), event)
 
 
@@ -186,8 +193,7 @@ async def update_event(request: Request) -> Response:
         forbid_unless(may_edit_event(account, event))
         values = read_form(form)
         forbid_unless(may_act_for(account, values["organiser"] or None))
-        if event.status == EventStatus.CANCELLED.value:
-            forbid_unless(False)
+        refuse_if_cancelled(event)
         data, parsed = parse(values, c.tz, c.clock(), event)
         if data is None:
             return _form_page(request, session, account, parsed, event)
