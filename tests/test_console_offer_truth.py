@@ -130,7 +130,15 @@ def test_statistics_never_show_a_cell_under_five_nor_a_total_that_reveals_one(en
             session.flush()
             assert user.id is not None
             district = "uelzen" if i < 6 else "harburg"
-            session.add(Profile(user_id=user.id, district=district, updated_at=NOW - dt.timedelta(days=1)))
+            session.add(
+                Profile(
+                    user_id=user.id,
+                    district=district,
+                    situation="schule",
+                    goal="ausbildung",
+                    updated_at=NOW - dt.timedelta(days=1),
+                )
+            )
     with session_scope(engine) as session:
         tables = {t.key: t for t in stats.all_tables(session, NOW, BERLIN)}
     districts = stats.as_csv(tables["landkreise"]).splitlines()
@@ -138,3 +146,8 @@ def test_statistics_never_show_a_cell_under_five_nor_a_total_that_reveals_one(en
     assert tables["landkreise"].chart == (("Landkreis Uelzen", 6),)
     weekly = tables["wochen"]
     assert weekly.rows == (("2027-KW08", "< 5", "6"),) and weekly.chart == (("2027-KW08", 6),)
+    # no offers loaded: everything asked for is a gap of the network
+    assert tables["luecken"].rows == (
+        ("Ausbildung", "Landkreis Uelzen", "6"),
+        ("Ausbildung", "Landkreis Harburg", "< 5"),
+    )

@@ -20,7 +20,12 @@ from sqlmodel import Session, col, select
 
 from db.event_models import Delivery, Subscription
 from db.models import Profile
+from db.offer_store import read_offer_base
 from handlers.catalogue import t
+from knowledge.matching import Profile as MatchProfile
+from knowledge.matching import rank
+from knowledge.schema import Scope
+from knowledge.vocabulary import REGION_DISTRICTS, District, Goal, Sector, Situation
 
 MIN_CELL = 5
 HIDDEN = "< 5"
@@ -126,12 +131,48 @@ def deliveries(session: Session) -> Table:
     )
 
 
+def demand_gaps(session: Session) -> Table:
+    """What people asked for that found no regional offer: per goal and district, the conversations
+    whose answers (situation, district, goal) the matcher serves only with federal or state offers,
+    or not at all – the network's gaps. Computed from stored profiles and the current offer base."""
+    offers = read_offer_base(session).offers
+    rows = session.exec(
+        select(Profile.situation, Profile.district, Profile.goal, Profile.sector).where(
+            col(Profile.situation).is_not(None),
+            col(Profile.district).is_not(None),
+            col(Profile.goal).is_not(None),
+        )
+    ).all()
+    counter: Counter[tuple[str, str]] = Counter()
+    regional = {d.value for d in REGION_DISTRICTS}
+    for situation, district, goal, sector in rows:
+        if district not in regional or situation is None or goal is None:
+            continue
+        try:
+            wanted = MatchProfile(
+                Situation(situation), District(district), Sector(sector) if sector else None, Goal(goal)
+            )
+        except ValueError:
+            continue
+        if not any(m.offer.scope is Scope.REGION for m in rank(offers, wanted)):
+            counter[(_label("goal", goal), _label("district", district))] += 1
+    data = sorted(counter.items(), key=lambda x: -x[1])
+    return Table(
+        "luecken",
+        "Gefragt, aber kein regionales Angebot (Ziel und Landkreis)",
+        ("Ziel", "Landkreis", "Anzahl"),
+        tuple((g, d, cell(n)) for (g, d), n in data),
+        tuple((f"{g} – {d}", n) for (g, d), n in data if n >= MIN_CELL),
+    )
+
+
 def all_tables(session: Session, now: dt.datetime, tz: ZoneInfo) -> list[Table]:
     return [
         per_week(session, now, tz),
         _counts(session, Profile.district, "district", "landkreise", "Gespräche nach Landkreis"),
         _counts(session, Profile.situation, "situation", "situationen", "Gespräche nach Lebenslage"),
         _counts(session, Profile.goal, "goal", "ziele", "Gespräche nach Ziel"),
+        demand_gaps(session),
         subscriptions(session),
         deliveries(session),
     ]
