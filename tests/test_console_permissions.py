@@ -459,3 +459,39 @@ def test_a_cancelled_event_can_no_longer_be_edited(console: Console) -> None:
     again = ida.post(f"/termine/{console.ihk_event}/bearbeiten", data=_event_form(csrf=token(ida)))
     assert again.status_code == 409 and _event(console, console.ihk_event).title == "IHK-Ausbildungstag"
     assert "bearbeiten" not in ida.get("/termine?ansicht=abgesagte").text.split("<tbody>")[1]
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+
+def test_only_admins_manage_accounts_and_a_new_editor_can_sign_in(console: Console) -> None:
+    hans = console.client("hans")
+    assert hans.get("/konten").status_code == 403
+    forged = hans.post(
+        "/konten", data={"csrf": token(hans), "login": "mallory", "password": PASSWORD, "role": "admin"}
+    )
+    assert forged.status_code == 403
+    with session_scope(console.engine) as session:
+        ida = get_by_login(session, "ida")
+        assert ida is not None and ida.id is not None
+        ida_id = ida.id
+    assert hans.post(f"/konten/{ida_id}/sperren", data={"csrf": token(hans)}).status_code == 403
+    assert sign_in(console.client(), "mallory", PASSWORD).status_code == 401
+
+    anna = console.client("anna")
+    added = anna.post(
+        "/konten",
+        data={
+            "csrf": token(anna, "/konten"),
+            "login": "Lena",
+            "name": "Lena LK",
+            "password": PASSWORD,
+            "role": "editor",
+            "institutions": ["lk_uelzen"],
+        },
+    )
+    assert added.status_code == 303
+    lena = console.client("lena")
+    assert "Lena LK" in lena.get("/termine").text
+    assert anna.post(f"/konten/{ida_id}/sperren", data={"csrf": token(anna, "/konten")}).status_code == 303
+    assert sign_in(console.client(), "ida", PASSWORD).status_code == 401

@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.partner_console import (
+    pages_accounts,
     pages_auth,
     pages_broadcast,
     pages_events,
@@ -62,6 +63,7 @@ def create_app(
         *pages_offers.ROUTES,
         *pages_misc.ROUTES,
         *pages_broadcast.ROUTES,
+        *pages_accounts.ROUTES,
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     middleware = [
