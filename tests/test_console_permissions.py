@@ -495,3 +495,15 @@ def test_only_admins_manage_accounts_and_a_new_editor_can_sign_in(console: Conso
     assert "Lena LK" in lena.get("/termine").text
     assert anna.post(f"/konten/{ida_id}/sperren", data={"csrf": token(anna, "/konten")}).status_code == 303
     assert sign_in(console.client(), "ida", PASSWORD).status_code == 401
+
+
+def test_the_address_limit_lifts_after_its_window_and_forgets_quiet_addresses() -> None:
+    from bot.partner_console.security import AttemptLimiter
+
+    limiter = AttemptLimiter(limit=2, window=dt.timedelta(minutes=5))
+    assert limiter.allow("a", NOW) and limiter.allow("a", NOW + dt.timedelta(minutes=1))
+    assert not limiter.allow("a", NOW + dt.timedelta(minutes=2))
+    assert limiter.allow("b", NOW + dt.timedelta(minutes=2))  # another address is not slowed down
+    assert limiter.allow("a", NOW + dt.timedelta(minutes=5, seconds=1))
+    limiter.allow("c", NOW + dt.timedelta(hours=1))
+    assert set(limiter._seen) == {"c"}

@@ -66,6 +66,8 @@ class AttemptLimiter:
     _seen: dict[str, deque[dt.datetime]] = field(default_factory=dict)
 
     def allow(self, client: str, now: dt.datetime) -> bool:
+        for key in [k for k, seen in self._seen.items() if now - seen[-1] >= self.window]:
+            del self._seen[key]  # forget quiet addresses: the table never grows without bound
         times = self._seen.setdefault(client, deque())
         while times and now - times[0] >= self.window:
             times.popleft()
