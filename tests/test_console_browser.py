@@ -70,6 +70,10 @@ def _browser_or_skip() -> Any:
     return sync_playwright
 
 
+UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+    .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map(el => el.name)"""
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -132,12 +136,15 @@ def test_a_partner_creates_an_event_the_bot_lists_and_cancels_it_for_its_subscri
         page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="de-DE")
         page.goto(f"{base}/anmelden")
         page.screenshot(path=str(shots / "anmelden.png"))
+        page.keyboard.press("Tab")  # keyboard users first meet the skip link
+        assert page.evaluate("document.activeElement.textContent") == "Zum Inhalt springen"
         page.get_by_label("Anmeldename").fill("anna")
         page.get_by_label("Passwort").fill(PASSWORD)
         page.get_by_role("button", name="Anmelden").click()
         page.wait_for_url(f"{base}/termine")
 
         page.get_by_role("link", name="Neuen Termin anlegen").click()
+        assert page.evaluate(UNLABELLED) == []  # every field has a label a screen reader reads out
         page.get_by_label("Titel").fill("Infoabend Aufstiegs-BAföG")
         page.get_by_label("Beginn").fill(start.strftime("%Y-%m-%dT%H:%M"))
         page.get_by_label("Ort", exact=True).fill("Lüneburg, IHK, Am Sande 1")
@@ -186,6 +193,7 @@ def test_a_partner_creates_an_event_the_bot_lists_and_cancels_it_for_its_subscri
         page.get_by_role("button", name="1 Termin übernehmen").click()
         page.get_by_role("link", name="Sprechtag Anerkennung", exact=True).wait_for()
 
+        assert page.evaluate(UNLABELLED) == []
         page.get_by_role("link", name="Statistik").click()
         section = page.get_by_role("region", name="Gespräche nach Landkreis", exact=True)
         chart = section.get_by_test_id("chart-landkreise")

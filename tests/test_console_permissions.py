@@ -507,3 +507,97 @@ def test_the_address_limit_lifts_after_its_window_and_forgets_quiet_addresses() 
     assert limiter.allow("a", NOW + dt.timedelta(minutes=5, seconds=1))
     limiter.allow("c", NOW + dt.timedelta(hours=1))
     assert set(limiter._seen) == {"c"}
+
+
+# --- lists and filters -----------------------------------------------------------------------
+
+
+def _titles(html: str) -> list[str]:
+    import re
+
+    return re.findall(r'<a href="/termine/\d+">([^<]+)</a>', html)
+
+
+def test_event_lists_split_upcoming_past_and_cancelled_and_filter(console: Console) -> None:
+    from db.events import upsert_events
+    from knowledge.events import EventIn
+
+    with session_scope(console.engine) as session:
+        upsert_events(
+            session,
+            [
+                EventIn(
+                    id="alt", title="Vergangener Sprechtag", start=NOW - dt.timedelta(days=3), place="Uelzen"
+                ),
+                EventIn(
+                    id="weg",
+                    title="Abgesagter Sprechtag",
+                    start=NOW + dt.timedelta(days=3),
+                    place="Uelzen",
+                    status="cancelled",
+                    districts=["uelzen"],
+                ),
+                EventIn(
+                    id="harburg",
+                    title="Harburger Abend",
+                    start=NOW + dt.timedelta(days=4),
+                    place="Winsen",
+                    districts=["harburg"],
+                    sectors=["handwerk"],
+                    organiser=HWK,
+                ),
+            ],
+            NOW,
+        )
+    anna = console.client("anna")
+    assert _titles(anna.get("/termine").text) == [
+        "Harburger Abend",
+        "IHK-Ausbildungstag",
+        "Meistertag der HWK",
+    ]
+    assert _titles(anna.get("/termine?ansicht=vergangene").text) == ["Vergangener Sprechtag"]
+    assert _titles(anna.get("/termine?ansicht=abgesagte").text) == ["Abgesagter Sprechtag"]
+    # an event for every district counts for each district; one for Harburg only does not count for Uelzen
+    assert "Harburger Abend" not in _titles(anna.get("/termine?landkreis=uelzen").text)
+    assert _titles(anna.get(f"/termine?veranstalter={HWK}").text) == ["Harburger Abend", "Meistertag der HWK"]
+    assert _titles(anna.get("/termine?branche=industrie").text) == [
+        "IHK-Ausbildungstag",
+        "Meistertag der HWK",
+    ]
+
+
+def test_offer_filters_find_old_and_unchecked_offers(console: Console) -> None:
+    old = _ihk_offer(console)
+    with session_scope(console.engine) as session:
+        rows = session.exec(select(OfferRecord)).all()
+        for row in rows:
+            row.verified_on, row.verified_by = dt.date(2027, 2, 1), "Prüferin"
+            session.add(row)
+        stale = session.get(OfferRecord, old)
+        assert stale is not None
+        stale.verified_on = dt.date(2025, 12, 1)
+        unchecked = next(r for r in rows if r.id != old)
+        unchecked.verified_on = unchecked.verified_by = None
+        unchecked_id = unchecked.id
+    anna = console.client("anna")
+    old_page = anna.get("/angebote?alt=1").text
+    assert f'id="angebot-{old}"' in old_page and "1 Angebote." in old_page
+    never = anna.get("/angebote?ungeprueft=1").text
+    assert f'id="angebot-{unchecked_id}"' in never and "1 Angebote." in never
+
+
+def test_statistics_csv_downloads_hide_small_cells(console: Console) -> None:
+    from db.models import Profile, User
+
+    with session_scope(console.engine) as session:
+        for i in range(6):
+            user = User(transport="telegram", external_id=f"s{i}")
+            session.add(user)
+            session.flush()
+            assert user.id is not None
+            session.add(Profile(user_id=user.id, district="uelzen" if i < 5 else "harburg", updated_at=NOW))
+    anna = console.client("hans")  # statistics are for every partner
+    response = anna.get("/statistik/landkreise.csv")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert response.text.splitlines() == ["Wert;Anzahl", "Landkreis Uelzen;5", "Landkreis Harburg;< 5"]
+    assert anna.get("/statistik/gibtsnicht.csv").status_code == 404
