@@ -601,3 +601,22 @@ def test_statistics_csv_downloads_hide_small_cells(console: Console) -> None:
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert response.text.splitlines() == ["Wert;Anzahl", "Landkreis Uelzen;5", "Landkreis Harburg;< 5"]
     assert anna.get("/statistik/gibtsnicht.csv").status_code == 404
+
+
+def test_an_edit_can_be_previewed_without_saving(console: Console) -> None:
+    ida = console.client("ida")
+    form = _event_form(csrf=token(ida), title="IHK-Ausbildungstag am Abend", schritt="vorschau")
+    shown = ida.post(f"/termine/{console.ihk_event}/bearbeiten", data=form)
+    assert (
+        shown.status_code == 200 and "IHK-Ausbildungstag am Abend" in shown.text and "Telegram" in shown.text
+    )
+    assert _event(console, console.ihk_event).title == "IHK-Ausbildungstag"
+
+
+def test_failed_sign_ins_are_logged_without_echoing_unknown_names(console: Console) -> None:
+    client = console.client()
+    sign_in(client, "ida", "falsch-falsch-falsch")
+    sign_in(client, "mein-geheimes-passwort", "x")  # the password typed into the name field
+    with session_scope(console.engine) as session:
+        failed = [e.actor for e in audit.recent(session) if e.action == "web_login_failed"]
+    assert sorted(failed) == ["web:?", "web:ida"]

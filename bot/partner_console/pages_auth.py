@@ -9,7 +9,7 @@ from starlette.routing import Route
 from bot.partner_console.security import start_session
 from bot.partner_console.web import checked_form, ctx, current_account, redirect, render
 from db import audit
-from db.console_accounts import authenticate, end_sessions
+from db.console_accounts import authenticate, end_sessions, get_by_login
 
 
 async def login_page(request: Request) -> Response:
@@ -35,7 +35,9 @@ async def login(request: Request) -> Response:
     with c.session() as session:
         account = authenticate(session, login_name, password, now)
         if account is None:
-            audit.record(session, f"web:{login_name[:100]}", "web_login_failed", at=now)
+            # a mistyped name may be a password typed into the wrong field: only known names are logged
+            known = get_by_login(session, login_name) is not None
+            audit.record(session, f"web:{login_name[:100]}" if known else "web:?", "web_login_failed", at=now)
         else:
             audit.record(session, account.actor, "web_login", at=now)
     if account is None or account.id is None:

@@ -197,6 +197,10 @@ async def update_event(request: Request) -> Response:
         data, parsed = parse(values, c.tz, c.clock(), event)
         if data is None:
             return _form_page(request, session, account, parsed, event)
+        if form.get("schritt") == "vorschau":
+            names = institutions(session)
+            shown = preview(as_event(data), names.get(data.organiser or "", data.organiser), c.tz)
+            return _form_page(request, session, account, parsed, event, preview=shown)
         fields = changed_fields(event, data)
         if fields:
             change_event(session, event, data, c.clock(), account.actor, fields)
