@@ -11,6 +11,7 @@ import typer
 
 from bot.cli_admin import admin_app
 from bot.cli_events import events_app
+from bot.cli_web import web_app
 from bot.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(events_app, name="events")
 app.add_typer(admin_app, name="admin")
+app.add_typer(web_app, name="web")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -106,8 +108,16 @@ def knowledge_check(path: PathArg = None) -> None:
 
 
 @knowledge_app.command("load")
-def knowledge_load(path: PathArg = None) -> None:
-    """Angebotsdateien prüfen und in die Datenbank laden (nach id; zweimal laden ändert nichts)."""
+def knowledge_load(
+    path: PathArg = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Auch in der Partner-Konsole bearbeitete Einträge überschreiben."),
+    ] = False,
+) -> None:
+    """Angebotsdateien prüfen und in die Datenbank laden (nach id; zweimal laden ändert nichts).
+
+    In der Partner-Konsole bearbeitete Einträge bleiben erhalten und werden als Konflikt gemeldet."""
     from db.engine import session_scope
     from db.offer_store import upsert_offer_base
     from knowledge.loader import KnowledgeError, load_offer_base
@@ -119,12 +129,51 @@ def knowledge_load(path: PathArg = None) -> None:
     settings = settings_or_exit()
     engine = engine_or_exit(settings)
     with session_scope(engine) as session:
-        report = upsert_offer_base(session, base)
+        report = upsert_offer_base(session, base, overwrite=overwrite)
     engine.dispose()
     typer.echo(
         f"Geladen: {report.added} neu, {report.updated} geändert, {report.unchanged} unverändert, "
         f"{report.removed} entfernt."
     )
+    if report.conflicts:
+        typer.echo(
+            f"Konflikte: {len(report.conflicts)} in der Partner-Konsole bearbeitete Einträge weichen von den "
+            f"Dateien ab und wurden NICHT überschrieben: {', '.join(report.conflicts)}.\n"
+            "Übernehmen Sie die Änderungen mit `bildungslotse knowledge export` in die Dateien, "
+            "oder überschreiben Sie sie bewusst mit `--overwrite`.",
+            err=True,
+        )
+        raise typer.Exit(3)
+
+
+@knowledge_app.command("export")
+def knowledge_export(
+    target: Annotated[Path, typer.Argument(help="Zielverzeichnis für offers.yaml und institutions.yaml.")],
+) -> None:
+    """Die Angebotsbasis aus der Datenbank (der maßgeblichen Fassung) als YAML-Dateien schreiben."""
+    import shutil
+
+    import yaml
+
+    from db.engine import session_scope
+    from db.offer_store import export_offer_base
+    from knowledge.loader import INSTITUTIONS_FILE, OFFERS_FILE, SOURCES_FILE, bundled_data_dir
+
+    settings = settings_or_exit()
+    engine = engine_or_exit(settings)
+    with session_scope(engine) as session:
+        offers, institutions = export_offer_base(session)
+    engine.dispose()
+    target.mkdir(parents=True, exist_ok=True)
+    for name, key, rows in (
+        (OFFERS_FILE, "offers", offers),
+        (INSTITUTIONS_FILE, "institutions", institutions),
+    ):
+        text = yaml.safe_dump({key: rows}, allow_unicode=True, sort_keys=False, width=110)
+        (target / name).write_text(text, encoding="utf-8")
+    if not (target / SOURCES_FILE).exists():  # sources are not kept in the database: the bundled list
+        shutil.copy(bundled_data_dir() / SOURCES_FILE, target / SOURCES_FILE)
+    typer.echo(f"Exportiert: {len(offers)} Angebote, {len(institutions)} Einrichtungen nach {target}.")
 
 
 @knowledge_app.command("verify")

@@ -160,6 +160,12 @@ class Settings(BaseSettings):
     course_api_key: SecretStr = SecretStr(DEFAULT_COURSE_API_KEY)
     course_cache_ttl: str = format_durations((DEFAULT_COURSE_CACHE_TTL,))
 
+    # --- partner console (`bildungslotse web`, bot/partner_console) ---
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8090, ge=1, le=65535)
+    web_secret_key: SecretStr | None = None  # signs session cookies; required by `bildungslotse web`
+    web_base_url: str = "http://127.0.0.1:8090"  # public address; https:// makes cookies Secure
+
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
@@ -219,6 +225,13 @@ class Settings(BaseSettings):
 
     # Derived values are plain properties, not cached: `model_copy(update=...)` copies a cache and
     # would keep the old value (tests and operators' tools copy settings with changes).
+    @field_validator("web_base_url")
+    @classmethod
+    def _web_base(cls, v: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", v.strip()):
+            raise ValueError("must start with http:// or https://")
+        return v.strip().rstrip("/")
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)

@@ -66,6 +66,10 @@ class OfferRecord(SQLModel, table=True):
     # a person's check (`bildungslotse knowledge verify`); loading the YAML never touches these
     verified_on: dt.date | None = Field(default=None)
     verified_by: str | None = Field(default=None, max_length=200)
+    # set when a person edited the texts in the partner console: `knowledge load` then reports a
+    # differing file as a conflict instead of overwriting the edit (db/offer_store.py)
+    edited_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    edited_by: str | None = Field(default=None, max_length=200)
 
 
 class InstitutionRecord(SQLModel, table=True):
@@ -76,3 +80,5 @@ class InstitutionRecord(SQLModel, table=True):
     data: dict[str, Any] = Field(sa_type=sa.JSON)
     content_hash: str = Field(max_length=64)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    edited_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)  # see OfferRecord.edited_at
+    edited_by: str | None = Field(default=None, max_length=200)

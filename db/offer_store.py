@@ -1,5 +1,11 @@
 """Writes the validated offer base to the database and reads it back for the dialog.
 
+The database is the truth once partners edit texts in the console: `edit_offer` and
+`edit_institution` mark the row (edited_at/by), and `upsert_offer_base` (`knowledge load`) then
+reports a differing file entry as a conflict and keeps the edit instead of silently overwriting
+it; `knowledge export` writes the database back to YAML, so the files can catch up (a file equal
+to the database clears the mark). `overwrite=True` lets the files win on purpose.
+
 A person's check of an offer (`verify_offer`) is stored in its own columns, apart from the data
 that `knowledge load` rewrites, so reloading the YAML never wipes who checked what and when.
 """
@@ -26,6 +32,7 @@ class ImportReport:
     updated: int
     unchanged: int
     removed: int
+    conflicts: tuple[str, ...] = ()  # ids edited in the console that the files would have changed
 
     @property
     def changed(self) -> bool:
@@ -39,10 +46,12 @@ def _hash(data: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def upsert_offer_base(session: Session, base: OfferBase) -> ImportReport:
+def upsert_offer_base(session: Session, base: OfferBase, overwrite: bool = False) -> ImportReport:
     """Upsert by id and drop entries no longer in the files; the caller's transaction makes it
-    all-or-nothing, and loading equal content twice changes nothing."""
+    all-or-nothing, and loading equal content twice changes nothing. Rows edited in the console are
+    kept and reported as conflicts when the files differ (unless `overwrite`)."""
     added = updated = unchanged = removed = 0
+    conflicts: list[str] = []
     rows: list[tuple[type[InstitutionRecord] | type[OfferRecord], str, str, dict[str, object]]] = [
         (InstitutionRecord, i.id, i.name, i.model_dump(mode="json")) for i in base.institutions
     ] + [(OfferRecord, o.id, o.title, o.model_dump(mode="json", exclude=PERSON_CHECK)) for o in base.offers]
@@ -57,8 +66,11 @@ def upsert_offer_base(session: Session, base: OfferBase) -> ImportReport:
             else:
                 session.add(InstitutionRecord(id=ident, name=name, data=data, content_hash=digest))
             added += 1
+        elif row.content_hash != digest and row.edited_at is not None and not overwrite:
+            conflicts.append(ident)
         elif row.content_hash != digest:
             row.data, row.content_hash, row.updated_at = data, digest, utcnow()
+            row.edited_at = row.edited_by = None
             if isinstance(row, OfferRecord):
                 row.title = name
             else:
@@ -66,19 +78,31 @@ def upsert_offer_base(session: Session, base: OfferBase) -> ImportReport:
             session.add(row)
             updated += 1
         else:
+            if row.edited_at is not None:  # the files caught up with the console's edit
+                row.edited_at = row.edited_by = None
+                session.add(row)
             unchanged += 1
     offer_ids = {o.id for o in base.offers}
     for offer in session.exec(select(OfferRecord)).all():  # offers first: they name institutions
-        if offer.id not in offer_ids:
+        if offer.id not in offer_ids and offer.edited_at is not None and not overwrite:
+            conflicts.append(offer.id)
+        elif offer.id not in offer_ids:
             session.delete(offer)
             removed += 1
     institution_ids = {i.id for i in base.institutions}
+    session.flush()
+    kept_providers = {str(o.data.get("provider")) for o in session.exec(select(OfferRecord)).all()}
     for institution in session.exec(select(InstitutionRecord)).all():
-        if institution.id not in institution_ids:
+        if institution.id not in institution_ids and (
+            institution.edited_at is not None or institution.id in kept_providers
+        ):
+            if institution.id not in conflicts:
+                conflicts.append(institution.id)
+        elif institution.id not in institution_ids:
             session.delete(institution)
             removed += 1
     session.flush()
-    return ImportReport(added, updated, unchanged, removed)
+    return ImportReport(added, updated, unchanged, removed, tuple(conflicts))
 
 
 def offer_count(session: Session) -> int:
@@ -122,3 +146,57 @@ def verify_offer(
     )
     session.flush()
     return True
+
+
+OFFER_TEXTS = ("summary", "next_step")
+CONTACT_FIELDS = ("phone", "email", "address")
+
+
+def edit_offer(
+    session: Session, row: OfferRecord, texts: dict[str, str], now: dt.datetime, actor: str
+) -> list[str]:
+    """Changes an offer's texts after validating the whole offer; returns the changed fields.
+
+    Raises pydantic's ValidationError if the result would not be a valid offer."""
+    data = {**row.data, **{k: v for k, v in texts.items() if k in OFFER_TEXTS}}
+    Offer.model_validate(data)
+    changed = [k for k in OFFER_TEXTS if row.data.get(k) != data.get(k)]
+    if changed:
+        row.data, row.content_hash, row.updated_at = data, _hash(data), now
+        row.edited_at, row.edited_by = now, actor[:200]
+        session.add(row)
+        audit.record(session, actor, "offer_edit", at=now, offer=row.id, fields=changed)
+        session.flush()
+    return changed
+
+
+def edit_institution(
+    session: Session, row: InstitutionRecord, contact: dict[str, str], now: dt.datetime, actor: str
+) -> list[str]:
+    """Changes an institution's contact details (empty = none); validated like the data files."""
+    data = dict(row.data)
+    for key in CONTACT_FIELDS:
+        if key in contact:
+            value = contact[key].strip()
+            if value:
+                data[key] = value
+            else:
+                data.pop(key, None)
+    Institution.model_validate(data)
+    changed = [k for k in CONTACT_FIELDS if row.data.get(k) != data.get(k)]
+    if changed:
+        row.data, row.content_hash, row.updated_at = data, _hash(data), now
+        row.edited_at, row.edited_by = now, actor[:200]
+        session.add(row)
+        audit.record(session, actor, "institution_edit", at=now, institution=row.id, fields=changed)
+        session.flush()
+    return changed
+
+
+def export_offer_base(session: Session) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """(offers, institutions) as the data files hold them; persons' checks stay in the database."""
+    offers = [dict(r.data) for r in session.exec(select(OfferRecord).order_by(OfferRecord.id)).all()]
+    institutions = [
+        dict(r.data) for r in session.exec(select(InstitutionRecord).order_by(InstitutionRecord.id)).all()
+    ]
+    return offers, institutions

@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 import db.audit
+import db.console_accounts
 import db.course_cache
 import db.event_models
 import db.matrix_models

@@ -29,7 +29,7 @@ from db.engine import make_engine
 from knowledge.base import KnowledgeBase
 
 # fixtures shared by the reminder and broadcast tests (the Telegram outbox on the Bot API stand-in)
-pytest_plugins = ["tests.reminders_support"]
+pytest_plugins = ["tests.reminders_support", "tests.console_support"]
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"

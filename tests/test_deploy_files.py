@@ -34,6 +34,8 @@ def test_compose_sets_only_real_settings_and_runs_several_processes_in_webhook_m
     assert services["bot-2"]["profiles"] == ["scale"]
     assert services["bot-2"]["environment"]["MATRIX_HOMESERVER"] == ""  # one Matrix sync only
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    # the partner console is a service of its own, on its own port (8080 is the bot's /healthz)
+    assert services["web"]["command"] == ["web"] and services["web"]["environment"]["WEB_PORT"] == "8090"
 
 
 def test_the_proxies_limit_the_webhook_body_to_1_mb_and_serve_nothing_else() -> None:

@@ -7,6 +7,10 @@ and go out through the same rate-limited sender as reminders.
 
 from __future__ import annotations
 
+import datetime as dt
+
+from sqlmodel import Session
+
 from db import audit
 from db.deliveries import count_broadcast_recipients, enqueue_broadcast
 from db.event_models import BROADCAST_MAX_TEXT, Broadcast, BroadcastTarget
@@ -19,7 +23,7 @@ from knowledge.vocabulary import REGION_DISTRICTS, Sector
 SECTORS = tuple(s for s in Sector if s is not Sector.UNBEKANNT)
 
 
-def _valid_target(kind: str, value: str) -> bool:
+def valid_target(kind: str, value: str) -> bool:
     if kind == BroadcastTarget.DISTRICT:
         return value in {d.value for d in REGION_DISTRICTS}
     if kind == BroadcastTarget.SECTOR:
@@ -28,7 +32,7 @@ def _valid_target(kind: str, value: str) -> bool:
 
 
 def _has_target(ctx: FeatureContext) -> bool:
-    return _valid_target(ctx.state.draft.get("target_kind", ""), ctx.state.draft.get("target_value", ""))
+    return valid_target(ctx.state.draft.get("target_kind", ""), ctx.state.draft.get("target_value", ""))
 
 
 def _target_label(ctx: FeatureContext) -> str:
@@ -88,7 +92,7 @@ WIZARD = Wizard("adm_bc", steps={"target": _ask_target, "text": _text, "confirm"
 
 def choose_target(ctx: FeatureContext, value: str) -> list[Reply]:
     kind, _, code = value.partition(":")
-    if not WIZARD.at(ctx, "target") or not _valid_target(kind, code):
+    if not WIZARD.at(ctx, "target") or not valid_target(kind, code):
         return stale(ctx)
     ctx.state.draft = {"target_kind": kind, "target_value": code}
     if count_broadcast_recipients(ctx.session, kind, code) == 0:
@@ -103,28 +107,35 @@ def send(ctx: FeatureContext, _value: str) -> list[Reply]:
         return stale(ctx)
     if not _has_target(ctx):
         return abort(ctx)
-    now = ctx.turn.at
-    item = Broadcast(
-        text=d["text"],
-        target_kind=d["target_kind"],
-        target_value=d["target_value"],
-        created_by=ctx.actor[:300],
-        created_at=now,
+    item = queue_broadcast(
+        ctx.session, d["text"], d["target_kind"], d["target_value"], ctx.turn.at, ctx.actor
     )
-    ctx.session.add(item)
-    ctx.session.flush()
-    count = enqueue_broadcast(ctx.session, item, now)
+    count = item.recipients
+    finish(ctx)
+    return [Reply(ctx.t("admin.bc_queued", id=item.id, count=count))]
+
+
+def queue_broadcast(
+    session: Session, text: str, target_kind: str, target_value: str, now: dt.datetime, actor: str
+) -> Broadcast:
+    """Stores the broadcast, queues one delivery per recipient and writes the audit entry, in the
+    caller's transaction: the chat wizard and the partner console both send through here."""
+    item = Broadcast(
+        text=text, target_kind=target_kind, target_value=target_value, created_by=actor[:300], created_at=now
+    )
+    session.add(item)
+    session.flush()
+    count = enqueue_broadcast(session, item, now)
     audit.record(
-        ctx.session,
-        ctx.actor,
+        session,
+        actor,
         "broadcast",
         broadcast=item.id,
         target_kind=item.target_kind,
         target_value=item.target_value,
         recipients=count,
     )
-    finish(ctx)
-    return [Reply(ctx.t("admin.bc_queued", id=item.id, count=count))]
+    return item
 
 
 BUTTONS: dict[str, ButtonFn] = {"bcto": choose_target, "bcsend": send}

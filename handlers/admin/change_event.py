@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from db import audit
 from db.event_models import Event
-from db.events import cancel_event, find_event, list_events, upsert_events
+from db.events import find_event, list_events
 from handlers.admin.common import KEEP, ButtonFn, Wizard, event_in, finish, future_start, preview, stale, tz
+from handlers.admin.event_actions import cancel, change_event
 from handlers.events import when_text
 from handlers.features import FeatureContext, FeatureRegistry
 from handlers.turn import Reply
@@ -101,8 +101,7 @@ def confirm_change(ctx: FeatureContext, value: str) -> list[Reply]:
     event = find_event(ctx.session, value)
     if event is None or not CHANGE.at(ctx, "confirm") or ctx.state.draft.get("event") != str(event.id):
         return stale(ctx)
-    upsert_events(ctx.session, [changed(event, ctx.state.draft)], ctx.turn.at, source=event.source)
-    audit.record(ctx.session, ctx.actor, "event_change", event=event.uid, fields=sorted(ctx.state.draft))
+    change_event(ctx.session, event, changed(event, ctx.state.draft), ctx.turn.at, ctx.actor, ctx.state.draft)
     finish(ctx)
     return [Reply(ctx.t("admin.changed"))]
 
@@ -141,8 +140,7 @@ def confirm_cancel(ctx: FeatureContext, value: str) -> list[Reply]:
         return [Reply(ctx.t("admin.already_cancelled"))]  # pressed twice: nothing more to do
     if not CANCEL.at(ctx, "confirm") or ctx.state.draft.get("event") != str(event.id):
         return stale(ctx)
-    cancel_event(ctx.session, event, ctx.turn.at)
-    audit.record(ctx.session, ctx.actor, "event_cancel", event=event.uid)
+    cancel(ctx.session, event, ctx.turn.at, ctx.actor)
     finish(ctx)
     return [Reply(ctx.t("admin.cancelled"))]
 

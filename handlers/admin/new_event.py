@@ -11,9 +11,8 @@ import uuid
 
 from pydantic import ValidationError
 
-from db import audit
-from db.events import find_event, upsert_events
 from handlers.admin.common import ButtonFn, Wizard, abort, finish, future_start, preview, stale
+from handlers.admin.event_actions import add_event
 from handlers.features import FeatureContext, FeatureRegistry
 from handlers.turn import Option, Reply
 from knowledge.events import EventIn
@@ -105,12 +104,9 @@ def choose_district(ctx: FeatureContext, value: str) -> list[Reply]:
 def save(ctx: FeatureContext, _value: str) -> list[Reply]:
     if not WIZARD.at(ctx, "confirm"):
         return stale(ctx)
-    draft = draft_event(ctx)
-    upsert_events(ctx.session, [draft], ctx.turn.at, source="admin")
-    saved = find_event(ctx.session, draft.id)
-    audit.record(ctx.session, ctx.actor, "event_add", event=draft.id, title=draft.title)
+    saved = add_event(ctx.session, draft_event(ctx), ctx.turn.at, ctx.actor)
     finish(ctx)
-    return [Reply(ctx.t("admin.saved", id=saved.id if saved else draft.id))]
+    return [Reply(ctx.t("admin.saved", id=saved.id))]
 
 
 BUTTONS: dict[str, ButtonFn] = {"dist": choose_district, "save": save}
