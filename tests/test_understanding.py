@@ -17,22 +17,22 @@ from hypothesis import strategies as st
 from knowledge.gazetteer import Gazetteer
 from knowledge.understanding import Understanding, _understand, bundled_lexicon, understand
 from knowledge.vocabulary import District, Goal, Sector, Situation
-from tests.understanding_table import CATEGORIES, SLOTS, expected_situation, score
-
-B, BE, AS, SC, AU, WI = (
-    Situation.BETRIEB,
-    Situation.BESCHAEFTIGT,
-    Situation.ARBEITSUCHEND,
-    Situation.SCHULE,
-    Situation.AUSLAND,
-    Situation.WIEDEREINSTIEG,
-)
-LG, WL, UE, DAN, OUT = (
-    District.LUENEBURG,
-    District.HARBURG,
-    District.UELZEN,
-    District.LUECHOW_DANNENBERG,
-    District.AUSSERHALB,
+from tests.understanding_table import (
+    AS,
+    AU,
+    BE,
+    CATEGORIES,
+    DAN,
+    LG,
+    OUT,
+    SC,
+    SLOTS,
+    UE,
+    WI,
+    WL,
+    B,
+    expected_situation,
+    score,
 )
 
 CASES: list[tuple[str, dict[str, Any]]] = [
