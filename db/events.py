@@ -65,6 +65,14 @@ def _apply(event: Event, data: EventIn, source: str) -> None:
     event.source = source
 
 
+def unsaved_event(data: EventIn) -> Event:
+    """An event row built from validated input but never added to a session: a preview before saving
+    shows exactly what the stored event will show."""
+    event = Event(uid=data.id, title=data.title, starts_at=data.start, content_hash="")
+    _apply(event, data, source="preview")
+    return event
+
+
 def upsert_events(
     session: Session, events: Sequence[EventIn], now: dt.datetime, source: str = "yaml"
 ) -> EventImportReport:

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from bot.matrix.render import render as matrix_render
 from bot.telegram.render import messages_for
 from db.event_models import Event
+from db.events import unsaved_event
 from handlers.events import event_reply
 from knowledge.events import EventIn
 
@@ -27,19 +28,10 @@ class Preview:
 
 
 def as_event(data: EventIn) -> Event:
-    """An unsaved event, shaped like a stored one, for previews before saving."""
-    return Event(
-        uid=data.id,
-        title=data.title,
-        starts_at=data.start,
-        ends_at=data.end,
-        place=data.place,
-        online_url=str(data.online_url) if data.online_url else None,
-        registration_url=str(data.registration_url) if data.registration_url else None,
-        organiser=data.organiser,
-        content_hash="",
-        id=0,
-    )
+    """An unsaved event, shaped like a stored one (id 0), for previews before saving."""
+    event = unsaved_event(data)
+    event.id = 0
+    return event
 
 
 def preview(event: Event, organiser: str | None, tz: ZoneInfo) -> Preview:

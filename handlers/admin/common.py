@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from db.event_models import Event
+from db.events import unsaved_event
 from handlers.events import event_text
 from handlers.features import FeatureContext
 from handlers.turn import Option, Reply
@@ -117,18 +118,7 @@ def event_in(event: Event, **changes: Any) -> EventIn:
 
 
 def preview(ctx: FeatureContext, event: EventIn | Event, head: str, confirm_id: str) -> list[Reply]:
-    if isinstance(event, EventIn):
-        shown = Event(
-            uid=event.id,
-            title=event.title,
-            starts_at=event.start,
-            ends_at=event.end,
-            place=event.place,
-            online_url=str(event.online_url) if event.online_url else None,
-            content_hash="",
-        )
-    else:
-        shown = event
+    shown = unsaved_event(event) if isinstance(event, EventIn) else event
     text = ctx.t(head) + "\n\n" + event_text(ctx.lang, shown, None, tz(ctx), show_status=False)
     options = (Option(confirm_id, ctx.t("admin.confirm")), Option(ABORT, ctx.t("admin.abort")))
     return [Reply(text, options=options, question=True)]
