@@ -8,7 +8,7 @@ once, and the dialog then skips what it already knows and says what it understoo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from handlers import render
 from handlers.catalogue import normalise_language, t
@@ -74,6 +74,7 @@ class _Dialog:
         self.ctx = ctx
         self.kb = ctx.kb
         self.out: list[Reply] = []
+        self.answered = ""  # the label of the choice a button press answered, shown atop the reply
 
     # --- helpers -------------------------------------------------------------------------
     @property
@@ -100,6 +101,10 @@ class _Dialog:
         else:
             self.say("unsupported")
             self.ask_current()
+        if self.answered and self.out:
+            # the reply replaces the question on screen: its first line keeps the answer visible
+            first = self.out[0]
+            self.out[0] = replace(first, text=f"{self.t('answered', choice=self.answered)}\n\n{first.text}")
         return self.out
 
     def command(self, name: str) -> None:
@@ -161,6 +166,7 @@ class _Dialog:
                 return
             self.set_slot(slot, code)
             self.state.place_candidates = []
+            self.answered = self.slot_label(slot)
             self.advance()
         elif prefix == "nav" and value in {"back", "start", "help", "more", "results", "contact"}:
             self.navigate(value)
@@ -385,45 +391,58 @@ class _Dialog:
         if total == 0:
             self.state.page = 0
             self.say("results.none")
-            self.closed_hint()
+            closed = self.closed_hint()
+            if closed is not None:
+                self.out.append(closed)
             self.district_contacts()
             return
         if page * PAGE_SIZE >= total:
             self.state.page = max(0, (total - 1) // PAGE_SIZE)
-            self.say("results.end")
-            self.out.append(self.results_menu(has_more=False))
+            self.out.append(self.results_menu(has_more=False, lead=self.t("results.end")))
             return
         self.state.page = page
         first = page * PAGE_SIZE
-        chunk = matches[first : first + PAGE_SIZE]
-        self.say("results.header", first=first + 1, last=first + len(chunk), total=total)
-        for i, match in enumerate(chunk, start=first + 1):
-            self.out.append(render.offer_card(self.lang, self.kb, match, i))
-        if self.state.district is District.AUSSERHALB and page == 0:
-            self.say("results.outside_hint")
-        if page == 0:
-            self.closed_hint()
-        self.out.append(self.results_menu(has_more=first + PAGE_SIZE < total))
+        self.out.append(self.results_page(matches[first : first + PAGE_SIZE], first, total))
 
-    def closed_hint(self) -> None:
+    def results_page(self, chunk: list[Match], first: int, total: int) -> Reply:
+        """One message per page: short numbered entries, a numbered button per entry for its
+        details (and contact), then the way on; paging replaces this message where it can."""
+        parts = [self.t("results.header", first=first + 1, last=first + len(chunk), total=total)]
+        parts += [render.offer_entry(self.lang, self.kb, m, i) for i, m in enumerate(chunk, start=first + 1)]
+        parts.append(self.t("results.pick"))
+        options = [
+            Option(f"offer:{m.offer.id}", self.t("option.offer_number", n=i), beside=True)
+            for i, m in enumerate(chunk, start=first + 1)
+        ]
+        if first == 0:
+            if self.state.district is District.AUSSERHALB:
+                parts.append(self.t("results.outside_hint"))
+            closed = self.closed_hint()
+            if closed is not None:
+                parts.append(closed.text)
+                options += closed.options
+        menu = self.results_menu(has_more=first + PAGE_SIZE < total)
+        return Reply("\n\n".join(parts), options=(*options, *menu.options), question=True)
+
+    def closed_hint(self) -> Reply | None:
         """Asked for by name, a closed programme is named with its status instead of silently missing."""
         closed = closed_asked_for(self.kb.offers, self.profile())
-        if closed:
-            self.out.append(
-                Reply(
-                    self.t("offer.closed_hint", titles=", ".join(o.title for o in closed)),
-                    options=tuple(Option(f"offer:{o.id}", o.title[:60]) for o in closed),
-                )
-            )
+        if not closed:
+            return None
+        return Reply(
+            self.t("offer.closed_hint", titles=", ".join(o.title for o in closed)),
+            options=tuple(Option(f"offer:{o.id}", o.title[:60], beside=True) for o in closed),
+        )
 
-    def results_menu(self, has_more: bool) -> Reply:
+    def results_menu(self, has_more: bool, lead: str = "") -> Reply:
         options = []
         if has_more:
             options.append(Option("nav:more", self.t("option.more")))
-        options.append(Option("nav:contact", self.t("option.district_contact")))
-        options += [Option(oid, self.t(key)) for oid, key in self.ctx.result_extras]
+        options.append(Option("nav:contact", self.t("option.district_contact"), beside=True))
+        options += [Option(oid, self.t(key), beside=True) for oid, key in self.ctx.result_extras]
         options += [Option("nav:back", self.t("option.back")), Option("nav:start", self.t("option.restart"))]
-        return Reply(self.t("results.next"), options=tuple(options), question=True)
+        text = f"{lead}\n\n{self.t('results.next')}" if lead else self.t("results.next")
+        return Reply(text, options=tuple(options), question=True)
 
     def district_contacts(self) -> None:
         district = self.state.district
