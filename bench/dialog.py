@@ -437,26 +437,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the result here")
     args = parser.parse_args(argv)
     if args.latency:
-        result = asyncio.run(bench_latency(args.users or 20, args.rounds, args.database_url))
+        r = asyncio.run(bench_latency(args.users or 20, args.rounds, args.database_url))
         print(
-            f"tap every {TAP_EVERY:g} s ({result['database']}, {result['users']} users, {result['taps']} taps): "
-            f"tap → last message of the answer p50 {result['latency_ms_p50']} ms, "
-            f"p95 {result['latency_ms_p95']} ms, max {result['latency_ms_max']} ms"
+            f"tap every {TAP_EVERY:g} s ({r['database']}, {r['users']} users, {r['taps']} taps): "
+            f"tap → last message of the answer p50 {r['latency_ms_p50']} ms, "
+            f"p95 {r['latency_ms_p95']} ms, max {r['latency_ms_max']} ms"
         )
     else:
-        result = asyncio.run(
+        r = asyncio.run(
             bench_ratio(args.users or 50, args.updates, args.rounds, args.database_url, args.profile)
         )
         print(
-            f"dialog ({result['database']}, {result['users']} users at once): CPU per update whole bot "
-            f"{result['whole_cpu_ms']} ms vs bare PTB bot {result['bare_cpu_ms']} ms = {result['cpu_ratio']}x; "
-            f"{result['whole_updates_per_s']} vs {result['bare_updates_per_s']} updates/s "
-            f"({result['throughput_ratio']}x); Bot API requests per update {result['whole_requests_per_update']} "
-            f"vs {result['bare_requests_per_update']}"
+            f"dialog ({r['database']}, {r['users']} users at once): CPU per update whole bot "
+            f"{r['whole_cpu_ms']} ms vs bare PTB bot {r['bare_cpu_ms']} ms = {r['cpu_ratio']}x; "
+            f"{r['whole_updates_per_s']} vs {r['bare_updates_per_s']} updates/s "
+            f"({r['throughput_ratio']}x); Bot API requests per update {r['whole_requests_per_update']} "
+            f"vs {r['bare_requests_per_update']}"
         )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
