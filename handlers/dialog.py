@@ -15,7 +15,7 @@ from handlers.catalogue import normalise_language, t
 from handlers.state import SLOT_STEPS, ConversationState, PlaceCandidate, Step
 from handlers.turn import Link, Option, Reply, Turn, TurnKind
 from knowledge.base import KnowledgeBase
-from knowledge.matching import Match, Profile, closed_asked_for, rank
+from knowledge.matching import Match, Profile, closed_asked_for
 from knowledge.schema import Institution
 from knowledge.understanding import Understanding, understand
 from knowledge.vocabulary import GOALS_BY_SITUATION, District, Goal, Sector, Situation
@@ -338,7 +338,7 @@ class _Dialog:
         if current is Step.IDLE:
             self.say("idle")
         elif current is Step.RESULTS:
-            total = len(self.matches())
+            total = self.matches(0)[1]
             self.out.append(self.results_menu(has_more=(self.state.page + 1) * PAGE_SIZE < total))
         else:
             self.ask(current)
@@ -378,16 +378,16 @@ class _Dialog:
         assert s.situation is not None and s.district is not None
         return Profile(s.situation, s.district, s.sector, s.goal, tuple(s.keywords))
 
-    def matches(self) -> list[Match]:
-        return rank(self.kb.offers, self.profile())
+    def matches(self, n: int) -> tuple[list[Match], int]:
+        """The first `n` matches and how many there are (a page needs five, not the whole ranking)."""
+        return self.kb.ranking.top(self.profile(), n)
 
     def show_results(self, page: int) -> None:
         if self.state.next_missing() is not Step.RESULTS:
             self.advance()
             return
         self.state.step = Step.RESULTS
-        matches = self.matches()
-        total = len(matches)
+        matches, total = self.matches((max(page, 0) + 1) * PAGE_SIZE)
         if total == 0:
             self.state.page = 0
             self.say("results.none")
