@@ -67,5 +67,14 @@ test-long: install-dev
 test-shifted: install-dev synapse
 	BL_TEST_NOW=$(SHIFTED_NOW) $(BIN)/python -m pytest -q
 
+# Benchmarks (minutes; never part of `make test`): results as ratios to same-run baselines in docs/benchmarks.md
+BENCH_OUT ?= .bench
+bench: install-dev
+	mkdir -p $(BENCH_OUT)
+	$(BIN)/python -m bench.dialog --json $(BENCH_OUT)/dialog.json
+	$(BIN)/python -m bench.dialog --latency --json $(BENCH_OUT)/latency.json
+	$(BIN)/python -m bench.matching --json $(BENCH_OUT)/matching.json
+	$(BIN)/python -m bench.report $(BENCH_OUT) docs/benchmarks.md
+
 clean:
-	rm -rf $(VENV) $(SYNAPSE_VENV) .pytest_cache .mypy_cache data
+	rm -rf $(VENV) $(SYNAPSE_VENV) .pytest_cache .mypy_cache data .bench

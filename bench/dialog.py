@@ -33,6 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -347,6 +348,10 @@ async def bench_ratio(
     def cpu_ms(kind: str) -> float:
         return statistics.median(p.cpu / p.target * 1000 for p in samples[kind])
 
+    def paired(value: Callable[[_Phase], float]) -> list[float]:
+        pairs = zip(samples["bare"], samples["whole"], strict=True)
+        return [value(w) / value(b) for b, w in pairs]
+
     def rate(kind: str) -> float:
         return statistics.median(p.target / p.wall for p in samples[kind])
 
@@ -357,10 +362,13 @@ async def bench_ratio(
         "rounds": rounds,
         "bare_cpu_ms": round(cpu_ms("bare"), 3),
         "whole_cpu_ms": round(cpu_ms("whole"), 3),
-        "cpu_ratio": round(cpu_ms("whole") / cpu_ms("bare"), 2),
+        # each turn of the whole bot against the bare bot's turn right before it (the machine's load
+        # changes over minutes; neighbours share it), then the median over the rounds
+        "cpu_ratio": round(statistics.median(paired(lambda p: p.cpu / p.target)), 2),
+        "cpu_ratios": [round(r, 2) for r in paired(lambda p: p.cpu / p.target)],
         "bare_updates_per_s": round(rate("bare"), 1),
         "whole_updates_per_s": round(rate("whole"), 1),
-        "throughput_ratio": round(rate("whole") / rate("bare"), 2),
+        "throughput_ratio": round(statistics.median(paired(lambda p: p.target / p.wall)), 2),
         "bare_requests_per_update": round(requests["bare"] / updates, 2),
         "whole_requests_per_update": round(requests["whole"] / updates, 2),
         "script_restarts": diverged,
@@ -394,32 +402,45 @@ class _Taps:
             await asyncio.sleep(max(0.0, started + TAP_EVERY - time.perf_counter()))
 
 
-async def bench_latency(users: int, rounds: int, database_url: str | None) -> dict[str, Any]:
-    from db import migrate
-
+async def _tap_latencies(kind: str, users: int, rounds: int, database_url: str) -> tuple[list[float], int]:
     child, conn, base_url, token = await _start_standin()
     conn.send(("script", "whole_dialog"))
     taps = len(SCRIPTS["whole_dialog"]) * rounds
+    harness = _Taps(conn)
+    bot = _Bot(kind, base_url, token, database_url, real_limits=True)
+    await bot.start(harness.on_done)
+    try:
+        await asyncio.gather(*(harness.user(5000 + i, taps, i * TAP_EVERY / users) for i in range(users)))
+    finally:
+        await bot.stop()
+        diverged = await _stop_standin(child, conn)
+    return sorted(s * 1000 for s in harness.latencies), diverged
+
+
+async def bench_latency(users: int, rounds: int, database_url: str | None) -> dict[str, Any]:
+    """The whole bot with Telegram's real limits; baseline: the bare bot under the same taps."""
+    from db import migrate
+
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite:///{tmp}/bench.sqlite3"
         migrate.upgrade(url)
-        harness = _Taps(conn)
-        bot = _Bot("whole", base_url, token, url, real_limits=True)
-        await bot.start(harness.on_done)
-        try:
-            await asyncio.gather(*(harness.user(5000 + i, taps, i * TAP_EVERY / users) for i in range(users)))
-        finally:
-            await bot.stop()
-            diverged = await _stop_standin(child, conn)
-    ms = sorted(s * 1000 for s in harness.latencies)
+        bare, _ = await _tap_latencies("bare", users, rounds, url)
+        whole, diverged = await _tap_latencies("whole", users, rounds, url)
+
+    def p95(ms: list[float]) -> float:
+        return statistics.quantiles(ms, n=20)[-1]
+
     return {
         "database": "postgresql" if url.startswith("postgres") else "sqlite",
         "users": users,
-        "taps": len(ms),
+        "taps": len(whole),
         "tap_every_s": TAP_EVERY,
-        "latency_ms_p50": round(statistics.median(ms), 1),
-        "latency_ms_p95": round(statistics.quantiles(ms, n=20)[-1], 1),
-        "latency_ms_max": round(ms[-1], 1),
+        "latency_ms_p50": round(statistics.median(whole), 1),
+        "latency_ms_p95": round(p95(whole), 1),
+        "latency_ms_max": round(whole[-1], 1),
+        "bare_latency_ms_p50": round(statistics.median(bare), 1),
+        "bare_latency_ms_p95": round(p95(bare), 1),
+        "p95_ratio_to_bare": round(p95(whole) / p95(bare), 2),
         "script_restarts": diverged,
     }
 
@@ -437,15 +458,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the result here")
     args = parser.parse_args(argv)
     if args.latency:
-        r = asyncio.run(bench_latency(args.users or 20, args.rounds, args.database_url))
+        r = asyncio.run(bench_latency(args.users or 20, args.rounds or 2, args.database_url))
         print(
             f"tap every {TAP_EVERY:g} s ({r['database']}, {r['users']} users, {r['taps']} taps): "
             f"tap → last message of the answer p50 {r['latency_ms_p50']} ms, "
-            f"p95 {r['latency_ms_p95']} ms, max {r['latency_ms_max']} ms"
+            f"p95 {r['latency_ms_p95']} ms, max {r['latency_ms_max']} ms; bare PTB bot p50 "
+            f"{r['bare_latency_ms_p50']} ms, p95 {r['bare_latency_ms_p95']} ms"
         )
     else:
         r = asyncio.run(
-            bench_ratio(args.users or 50, args.updates, args.rounds, args.database_url, args.profile)
+            bench_ratio(args.users or 50, args.updates, args.rounds or 5, args.database_url, args.profile)
         )
         print(
             f"dialog ({r['database']}, {r['users']} users at once): CPU per update whole bot "

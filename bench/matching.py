@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     r = bench(args.offers, args.queries)
     print(
-        f"matching (top 5 of {r['offers']:,} offers, {r['queries']} profiles): index p50 {r['index_ms_p50']} ms, "
+        f"matching (top 5 of {r['offers']:,} offers, {r['queries']} profiles): "
+        f"index p50 {r['index_ms_p50']} ms, "
         f"p95 {r['index_ms_p95']} ms; full scan p50 {r['scan_ms_p50']} ms; difflib scan p50 "
         f"{r['difflib_ms_p50']} ms ({r['speedup_vs_difflib_p50']}x the index); mismatches {r['mismatches']}"
     )
