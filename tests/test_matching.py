@@ -7,8 +7,8 @@ import random
 from knowledge.base import KnowledgeBase
 from knowledge.matching import Profile, rank
 from knowledge.ranking import OfferIndex
-from tests import synthetic_offers
 from knowledge.vocabulary import District, Goal, Sector, Situation
+from tests import synthetic_offers
 
 
 def test_hard_filters_keep_only_offers_for_the_situation_and_district(kb: KnowledgeBase) -> None:
