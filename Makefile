@@ -74,6 +74,7 @@ bench: install-dev
 	$(BIN)/python -m bench.dialog --json $(BENCH_OUT)/dialog.json
 	$(BIN)/python -m bench.dialog --latency --json $(BENCH_OUT)/latency.json
 	$(BIN)/python -m bench.matching --json $(BENCH_OUT)/matching.json
+	$(BIN)/python -m bench.turn --json $(BENCH_OUT)/turn.json
 	$(BIN)/python -m bench.report $(BENCH_OUT) docs/benchmarks.md
 
 clean:

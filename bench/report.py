@@ -39,7 +39,8 @@ def rows(results: Path) -> list[str]:
             f"| dialog: CPU per update, {users} users at once, {db} | "
             "bare PTB bot, same traffic and stand-in | "
             f"{d['cpu_ratio']} | ≤ 1.4 | {_met(d['cpu_ratio'] <= 1.4)} | whole bot {d['whole_cpu_ms']} ms, "
-            f"bare {d['bare_cpu_ms']} ms (median of {d['rounds']} paired turns) |",
+            f"bare {d['bare_cpu_ms']} ms; median of {d['rounds']} paired turns, each pair's ratio: "
+            f"{', '.join(str(r) for r in d.get('cpu_ratios', []))} |",
             f"| dialog: updates/s, {users} users at once, {db} | bare PTB bot | "
             f"{d['throughput_ratio']} | – | – | "
             f"whole bot {d['whole_updates_per_s']}/s, bare {d['bare_updates_per_s']}/s |",
@@ -66,6 +67,13 @@ def rows(results: Path) -> list[str]:
             f"index p50 {d['index_ms_p50']} ms, p95 {d['index_ms_p95']} ms; full rapidfuzz scan (before) p50 "
             f"{d['scan_ms_p50']} ms; difflib p50 {d['difflib_ms_p50']} ms; {d['mismatches']} results differ |"
         )
+    if (d := _load(results, "turn")) is not None:
+        out.append(
+            f"| conversation turn (database + dialog, SQLite, no transport): a new user's first turn | "
+            f"the same users' next turn | {d['ratio']} | – | – | "
+            f"first contact {d['first_contact_cpu_ms']} ms CPU, "
+            f"returning {d['returning_cpu_ms']} ms ({d['users']} users) |"
+        )
     return out
 
 
@@ -89,8 +97,12 @@ def render(results: Path) -> str:
         "|---|---|---:|---|---|---|",
         *rows(results),
         "",
+        "The dialog pairs scatter on a shared machine: a pair whose whole-bot turn ran while other work loaded",
+        "the cores costs up to twice as much; the median of the pairs is the result. PostgreSQL with two processes,",
+        "load, memory and start-up are not part of this run.",
+        "",
         "Commands: `python -m bench.dialog` (ratio), `python -m bench.dialog --latency`,",
-        "`python -m bench.matching`; each takes `--json FILE`, `bench.dialog` also",
+        "`python -m bench.matching`, `python -m bench.turn`; each takes `--json FILE`, `bench.dialog` also",
         "`--database-url postgresql://…` and `--profile whole`.",
         "",
     ]
