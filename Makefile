@@ -69,9 +69,13 @@ test-shifted: install-dev synapse
 
 # Benchmarks (minutes; never part of `make test`): results as ratios to same-run baselines in docs/benchmarks.md
 BENCH_OUT ?= .bench
+# e.g. BENCH_POSTGRES_URL=postgresql://127.0.0.1:5432/bench (an empty database) adds the dialog on PostgreSQL
+BENCH_POSTGRES_URL ?=
 bench: install-dev
 	mkdir -p $(BENCH_OUT)
 	$(BIN)/python -m bench.dialog --json $(BENCH_OUT)/dialog.json
+	if [ -n "$(BENCH_POSTGRES_URL)" ]; then $(BIN)/python -m bench.dialog --rounds 3 \
+		--database-url "$(BENCH_POSTGRES_URL)" --json $(BENCH_OUT)/dialog_postgresql.json; fi
 	$(BIN)/python -m bench.dialog --latency --json $(BENCH_OUT)/latency.json
 	$(BIN)/python -m bench.matching --json $(BENCH_OUT)/matching.json
 	$(BIN)/python -m bench.turn --json $(BENCH_OUT)/turn.json

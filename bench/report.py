@@ -33,8 +33,12 @@ def _met(ok: bool) -> str:
 
 def rows(results: Path) -> list[str]:
     out: list[str] = []
-    if (d := _load(results, "dialog")) is not None:
+    for name in ("dialog", "dialog_postgresql"):
+        d = _load(results, name)
+        if d is None:
+            continue
         db, users = d["database"], d["users"]
+        db += ", one process" if db == "postgresql" else ""
         out += [
             f"| dialog: CPU per update, {users} users at once, {db} | "
             "bare PTB bot, same traffic and stand-in | "
@@ -44,7 +48,7 @@ def rows(results: Path) -> list[str]:
             f"| dialog: updates/s, {users} users at once, {db} | bare PTB bot | "
             f"{d['throughput_ratio']} | – | – | "
             f"whole bot {d['whole_updates_per_s']}/s, bare {d['bare_updates_per_s']}/s |",
-            f"| dialog: Bot API requests per update (getUpdates aside) | bare PTB bot | "
+            f"| dialog: Bot API requests per update (getUpdates aside), {db} | bare PTB bot | "
             f"{round(d['whole_requests_per_update'] / d['bare_requests_per_update'], 2)} | 1.0 | "
             f"{_met(d['whole_requests_per_update'] <= d['bare_requests_per_update'])} | "
             f"{d['whole_requests_per_update']} vs {d['bare_requests_per_update']} |",

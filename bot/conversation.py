@@ -5,18 +5,24 @@ serialised (an asyncio lock here, a row lock on PostgreSQL across processes); di
 run concurrently. Faults become a friendly reply, never a traceback to the user.
 
 Where a turn runs: on PostgreSQL in a worker thread, so network round trips and row-lock waits
-never stall the event loop. On SQLite directly on the event loop: a turn there is about half a
-millisecond of CPU under the GIL with no network in between, and handing it to a thread and back
-cost more CPU than the turn's database work itself (bench/telegram_updates.py). The price: while
-another process holds SQLite's write lock, the loop waits with the turn.
+never stall the event loop; in a pool of its own with DB_THREADS threads, not asyncio's default
+executor (up to 32): with many threads, turns that finish their round trips together fight the
+event loop for the GIL: with 50 users at once that cost 2.3–2.6 times the CPU per update of a
+bare PTB bot, with two threads 1.0–1.4 (bench/dialog.py on PostgreSQL). On SQLite directly on the
+event loop: a turn there is about half a millisecond of CPU under the GIL with no network in
+between, and handing it to a thread and back cost more CPU than the turn's database work itself
+(bench/telegram_updates.py). The price: while another process holds SQLite's write lock, the loop
+waits with the turn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 
@@ -35,6 +41,7 @@ from knowledge.base import KnowledgeBase
 
 log = logging.getLogger(__name__)
 MAX_LOCKS = 10_000
+DB_THREADS = 2  # PostgreSQL turns at once per process (a row-lock wait holds one; the other goes on)
 
 
 class ConversationService:
@@ -61,6 +68,9 @@ class ConversationService:
         self.flood = FloodGuard(self.settings.flood_max_messages, self.settings.flood_window_seconds)
         self._locks: OrderedDict[tuple[str, str], asyncio.Lock] = OrderedDict()
         self._on_loop = engine.dialect.name == "sqlite"
+        self._db_threads = (
+            None if self._on_loop else ThreadPoolExecutor(DB_THREADS, thread_name_prefix="turn")
+        )
 
     def _lock(self, key: tuple[str, str]) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -84,9 +94,11 @@ class ConversationService:
                 else []
             )
         async with self._lock(key):
-            if self._on_loop:
+            if self._db_threads is None:
                 return self.handle_sync(turn)
-            return await asyncio.to_thread(self.handle_sync, turn)
+            context = contextvars.copy_context()  # as asyncio.to_thread does
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._db_threads, context.run, self.handle_sync, turn)
 
     def _language_hint(self, turn: Turn) -> str | None:
         """The client's language, else the operator's DEFAULT_LANGUAGE: used for brand-new conversations."""
