@@ -67,5 +67,21 @@ test-long: install-dev
 test-shifted: install-dev synapse
 	BL_TEST_NOW=$(SHIFTED_NOW) $(BIN)/python -m pytest -q
 
+# Benchmarks (minutes; never part of `make test`): results as ratios to same-run baselines in docs/benchmarks.md
+BENCH_OUT ?= .bench
+# e.g. BENCH_POSTGRES_URL=postgresql://127.0.0.1:5432/bench (an empty database) adds the dialog on PostgreSQL
+BENCH_POSTGRES_URL ?=
+bench: install-dev
+	mkdir -p $(BENCH_OUT)
+	$(BIN)/python -m bench.dialog --json $(BENCH_OUT)/dialog.json
+	if [ -n "$(BENCH_POSTGRES_URL)" ]; then $(BIN)/python -m bench.dialog --rounds 3 \
+		--database-url "$(BENCH_POSTGRES_URL)" --json $(BENCH_OUT)/dialog_postgresql.json; fi
+	$(BIN)/python -m bench.dialog --latency --json $(BENCH_OUT)/latency.json
+	$(BIN)/python -m bench.matching --json $(BENCH_OUT)/matching.json
+	$(BIN)/python -m bench.turn --json $(BENCH_OUT)/turn.json
+	$(BIN)/python -m bench.report $(BENCH_OUT) docs/benchmarks.md
+	$(BIN)/python -m bench.startup
+	$(BIN)/python -m bench.load $(if $(BENCH_POSTGRES_URL),--postgres-url "$(BENCH_POSTGRES_URL)")  # ~7 min: 2,000 users, two webhook processes, PostgreSQL
+
 clean:
-	rm -rf $(VENV) $(SYNAPSE_VENV) .pytest_cache .mypy_cache data
+	rm -rf $(VENV) $(SYNAPSE_VENV) .pytest_cache .mypy_cache data .bench

@@ -5,10 +5,14 @@ serialised (an asyncio lock here, a row lock on PostgreSQL across processes); di
 run concurrently. Faults become a friendly reply, never a traceback to the user.
 
 Where a turn runs: on PostgreSQL in a worker thread, so network round trips and row-lock waits
-never stall the event loop. On SQLite directly on the event loop: a turn there is about half a
-millisecond of CPU under the GIL with no network in between, and handing it to a thread and back
-cost more CPU than the turn's database work itself (bench/telegram_updates.py). The price: while
-another process holds SQLite's write lock, the loop waits with the turn.
+never stall the event loop; in a pool of its own with DB_THREADS threads, not asyncio's default
+executor (up to 32): with many threads, turns that finish their round trips together fight the
+event loop for the GIL: with 50 users at once that cost 2.3–2.6 times the CPU per update of a
+bare PTB bot, with two threads 1.0–1.4 (bench/dialog.py on PostgreSQL). On SQLite directly on the
+event loop: a turn there is about half a millisecond of CPU under the GIL with no network in
+between, and handing it to a thread and back cost more CPU than the turn's database work itself
+(bench/telegram_updates.py). The price: while another process holds SQLite's write lock, the loop
+waits with the turn.
 
 Network work a turn asks for (the live course search) is *deferred*: a feature handler or a
 dialog follow-up returns a request object, and `handle` resolves it with the resolver registered
@@ -19,10 +23,12 @@ holds no transaction and no lock; the replies of the search are appended to the 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 
@@ -42,6 +48,7 @@ from knowledge.base import KnowledgeBase
 log = logging.getLogger(__name__)
 MAX_LOCKS = 10_000
 Resolver = Callable[[object], Awaitable[list[Reply]]]
+DB_THREADS = 2  # PostgreSQL turns at once per process (a row-lock wait holds one; the other goes on)
 
 
 class ConversationService:
@@ -73,6 +80,9 @@ class ConversationService:
         # set by `bildungslotse run` to count turns for /metrics (bot.web.metrics.observe_turn); the
         # console leaves it unset and never imports prometheus-client
         self.observe: Callable[[Turn, float], None] | None = None
+        self._db_threads = (
+            None if self._on_loop else ThreadPoolExecutor(DB_THREADS, thread_name_prefix="turn")
+        )
 
     def _lock(self, key: tuple[str, str]) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -103,10 +113,12 @@ class ConversationService:
                 else []
             )
         async with self._lock(key):
-            if self._on_loop:
+            if self._db_threads is None:
                 replies, deferred = self._run(turn)
             else:
-                replies, deferred = await asyncio.to_thread(self._run, turn)
+                context = contextvars.copy_context()  # as asyncio.to_thread does
+                loop = asyncio.get_running_loop()
+                replies, deferred = await loop.run_in_executor(self._db_threads, context.run, self._run, turn)
         for request in deferred:  # outside the transaction and the lock
             replies = [*replies, *await self._resolve(request)]
         return replies

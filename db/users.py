@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from db.models import Conversation, Profile, User
@@ -65,6 +67,13 @@ _TOUCH = (
 _SET_LANGUAGE = (
     sa.update(_users).where(_users.c.id == sa.bindparam("uid")).values(language=sa.bindparam("lang"))
 )
+# A campaign brings thousands of first contacts: the ORM's get-or-create (SELECT, SAVEPOINT, INSERT,
+# flush, SELECT again) cost 1.8 ms of CPU per first turn on SQLite, 14 times a returning user's turn.
+# Both databases can insert "unless it exists" in one statement.
+_INSERT_USER = {
+    name: dialect_insert(_users).on_conflict_do_nothing(index_elements=["transport", "external_id"])
+    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
 _INSERT_STATE = sa.insert(_conversations)
 _UPDATE_STATE = (
     sa.update(_conversations)
@@ -113,9 +122,11 @@ def open_turn(
     now = now or utcnow()
     conn = session.connection()  # Core on the session's own transaction: no ORM overhead per statement
     row = _read_turn(conn, transport, external_id)
-    if row is None:  # first contact (or a race with another process: get_or_create_user sorts it out)
-        get_or_create_user(session, transport, external_id, language)
-        session.flush()
+    if row is None:  # first contact: one INSERT that another process's insert of the same user cannot break
+        user = {"transport": transport, "external_id": external_id, "language": language}
+        conn.execute(
+            _INSERT_USER[conn.dialect.name], {**user, "active": True, "created_at": now, "last_seen_at": now}
+        )
         row = _read_turn(conn, transport, external_id)
         assert row is not None
     elif not row.active or now - row.last_seen_at >= TOUCH_INTERVAL:

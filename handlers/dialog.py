@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from handlers import render
 from handlers.catalogue import normalise_language, t
@@ -17,7 +17,7 @@ from handlers.state import SLOT_STEPS, ConversationState, PlaceCandidate, Step
 from handlers.turn import Link, Option, Reply, Turn, TurnKind
 from knowledge.base import KnowledgeBase
 from knowledge.language import detect_language
-from knowledge.matching import Match, Profile, closed_asked_for, rank
+from knowledge.matching import Match, Profile, closed_asked_for
 from knowledge.schema import Institution
 from knowledge.understanding import Understanding, understand
 from knowledge.vocabulary import GOALS_BY_SITUATION, District, Goal, Sector, Situation
@@ -79,6 +79,7 @@ class _Dialog:
         # one-tap corrections of what free text filled ("Lage ändern" …): the next slot question
         # shows them below its answers; without one they stay on the "Verstanden" line itself
         self.corrections: tuple[Option, ...] = ()
+        self.answered = ""  # the label of the choice a button press answered, shown atop the reply
 
     # --- helpers -------------------------------------------------------------------------
     @property
@@ -105,6 +106,10 @@ class _Dialog:
         else:
             self.say("unsupported")
             self.ask_current()
+        if self.answered and self.out:
+            # the reply replaces the question on screen: its first line keeps the answer visible
+            first = self.out[0]
+            self.out[0] = replace(first, text=f"{self.t('answered', choice=self.answered)}\n\n{first.text}")
         return self.out
 
     def command(self, name: str) -> None:
@@ -166,6 +171,7 @@ class _Dialog:
                 return
             self.set_slot(slot, code)
             self.state.place_candidates = []
+            self.answered = self.slot_label(slot)
             self.advance()
         elif prefix == "nav" and value in {"back", "start", "help", "more", "results", "contact"}:
             self.navigate(value)
@@ -379,7 +385,7 @@ class _Dialog:
         if current is Step.IDLE:
             self.say("idle")
         elif current is Step.RESULTS:
-            total = len(self.matches())
+            total = self.matches(0)[1]
             self.out.append(self.results_menu(has_more=(self.state.page + 1) * PAGE_SIZE < total))
         else:
             self.ask(current)
@@ -422,58 +428,71 @@ class _Dialog:
         assert s.situation is not None and s.district is not None
         return Profile(s.situation, s.district, s.sector, s.goal, tuple(s.keywords))
 
-    def matches(self) -> list[Match]:
-        return rank(self.kb.offers, self.profile())
+    def matches(self, n: int) -> tuple[list[Match], int]:
+        """The first `n` matches and how many there are (a page needs five, not the whole ranking)."""
+        return self.kb.ranking.top(self.profile(), n)
 
     def show_results(self, page: int) -> None:
         if self.state.next_missing() is not Step.RESULTS:
             self.advance()
             return
         self.state.step = Step.RESULTS
-        matches = self.matches()
-        total = len(matches)
+        matches, total = self.matches((max(page, 0) + 1) * PAGE_SIZE)
         if total == 0:
             self.state.page = 0
             self.say("results.none")
-            self.closed_hint()
+            closed = self.closed_hint()
+            if closed is not None:
+                self.out.append(closed)
             self.district_contacts()
             return
         if page * PAGE_SIZE >= total:
             self.state.page = max(0, (total - 1) // PAGE_SIZE)
-            self.say("results.end")
-            self.out.append(self.results_menu(has_more=False))
+            self.out.append(self.results_menu(has_more=False, lead=self.t("results.end")))
             return
         self.state.page = page
         first = page * PAGE_SIZE
-        chunk = matches[first : first + PAGE_SIZE]
-        self.say("results.header", first=first + 1, last=first + len(chunk), total=total)
-        for i, match in enumerate(chunk, start=first + 1):
-            self.out.append(render.offer_card(self.lang, self.kb, match, i))
-        if self.state.district is District.AUSSERHALB and page == 0:
-            self.say("results.outside_hint")
-        if page == 0:
-            self.closed_hint()
-        self.out.append(self.results_menu(has_more=first + PAGE_SIZE < total))
+        self.out.append(self.results_page(matches[first : first + PAGE_SIZE], first, total))
 
-    def closed_hint(self) -> None:
+    def results_page(self, chunk: list[Match], first: int, total: int) -> Reply:
+        """One message per page: short numbered entries, a numbered button per entry for its
+        details (and contact), then the way on; paging replaces this message where it can."""
+        parts = [self.t("results.header", first=first + 1, last=first + len(chunk), total=total)]
+        parts += [render.offer_entry(self.lang, self.kb, m, i) for i, m in enumerate(chunk, start=first + 1)]
+        parts.append(self.t("results.pick"))
+        options = [
+            Option(f"offer:{m.offer.id}", self.t("option.offer_number", n=i), beside=True)
+            for i, m in enumerate(chunk, start=first + 1)
+        ]
+        if first == 0:
+            if self.state.district is District.AUSSERHALB:
+                parts.append(self.t("results.outside_hint"))
+            closed = self.closed_hint()
+            if closed is not None:
+                parts.append(closed.text)
+                options += closed.options
+        menu = self.results_menu(has_more=first + PAGE_SIZE < total)
+        return Reply("\n\n".join(parts), options=(*options, *menu.options), question=True)
+
+    def closed_hint(self) -> Reply | None:
         """Asked for by name, a closed programme is named with its status instead of silently missing."""
         closed = closed_asked_for(self.kb.offers, self.profile())
-        if closed:
-            self.out.append(
-                Reply(
-                    self.t("offer.closed_hint", titles=", ".join(o.title for o in closed)),
-                    options=tuple(Option(f"offer:{o.id}", o.title[:60]) for o in closed),
-                )
-            )
+        if not closed:
+            return None
+        return Reply(
+            self.t("offer.closed_hint", titles=", ".join(o.title for o in closed)),
+            options=tuple(Option(f"offer:{o.id}", o.title[:60], beside=True) for o in closed),
+        )
 
-    def results_menu(self, has_more: bool) -> Reply:
+    def results_menu(self, has_more: bool, lead: str = "") -> Reply:
         options = []
         if has_more:
             options.append(Option("nav:more", self.t("option.more")))
-        options.append(Option("nav:contact", self.t("option.district_contact")))
-        options += [Option(oid, self.t(key)) for oid, key in self.ctx.result_extras]
+        options.append(Option("nav:contact", self.t("option.district_contact"), beside=True))
+        options += [Option(oid, self.t(key), beside=True) for oid, key in self.ctx.result_extras]
         options += [Option("nav:back", self.t("option.back")), Option("nav:start", self.t("option.restart"))]
-        return Reply(self.t("results.next"), options=tuple(options), question=True)
+        text = f"{lead}\n\n{self.t('results.next')}" if lead else self.t("results.next")
+        return Reply(text, options=tuple(options), question=True)
 
     def district_contacts(self) -> None:
         district = self.state.district

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.catalogue import t
 from handlers.dates import date_text
-from handlers.turn import Link, Option, Reply
+from handlers.turn import Link
 from knowledge.base import KnowledgeBase
 from knowledge.matching import Match, Reason
 from knowledge.schema import Amount, Institution, Offer, OfferStatus
@@ -39,22 +39,18 @@ def provider_name(kb: KnowledgeBase, offer: Offer) -> str:
     return inst.name if inst else offer.provider
 
 
-def offer_card(lang: str, kb: KnowledgeBase, match: Match, index: int) -> Reply:
+def offer_entry(lang: str, kb: KnowledgeBase, match: Match, index: int) -> str:
+    """One short, numbered entry of a results page: what, why it fits, who to ask (the summary and
+    everything else are one tap away in the details)."""
     offer = match.offer
-    text = t(
+    return t(
         lang,
         "offer.card",
         index=index,
         title=offer.title,
-        summary=summary(lang, offer),
         reasons=REASON_SEPARATOR.join(reason_text(lang, r) for r in match.reasons),
         provider=provider_name(kb, offer),
     )
-    options = (
-        Option(f"offer:{offer.id}", t(lang, "option.details")),
-        Option(f"contact:{offer.id}", t(lang, "option.contact")),
-    )
-    return Reply(text, options=options)
 
 
 def amount_lines(lang: str, amount: Amount) -> list[str]:

@@ -51,6 +51,9 @@ class Turn:
 class Option:
     id: str  # stable short ASCII id, e.g. "sit:betrieb"
     label: str
+    # True for an option that opens something beside its question (an offer's details, contacts,
+    # another feature): a transport that edits the question in place keeps this one on screen
+    beside: bool = False
 
 
 @dataclass(frozen=True, slots=True)

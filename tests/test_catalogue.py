@@ -54,6 +54,7 @@ SAME_IN_BOTH = {
     "events.where_online",
     "events.card",
     "courses.online",
+    "answered",
     "courses.town_km",
 }
 

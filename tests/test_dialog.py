@@ -48,12 +48,27 @@ def test_every_situation_by_buttons_ends_in_explained_results(
     assert goal_buttons == [f"goal:{g.value}" for g in GOALS_BY_SITUATION[situation]]
     user.option(goal_buttons[0])
     assert user.state.step is Step.RESULTS
-    cards = user.offer_cards()
-    assert 1 <= len(cards) <= PAGE_SIZE
-    for card in cards:
-        assert "Warum:" in card.text and "Ansprechpartner:" in card.text
-        assert {o.label for o in card.options} == {"Details", "Kontakt"}
-    assert "Das passt zu Ihnen" in user.text_out
+    # one message: the answer on top, then short numbered entries with a numbered button each
+    [page] = user.replies
+    assert page.question and page.text.startswith("✓ ")
+    assert "Das passt zu Ihnen" in page.text
+    numbered = [o for o in page.options if o.id.startswith("offer:")]
+    assert 1 <= len(numbered) <= PAGE_SIZE
+    assert [o.label for o in numbered] == [f"Nr. {n}" for n in range(1, len(numbered) + 1)]
+    entries = page.text.split("\n\n")[1 + 1 : 2 + len(numbered)]
+    for n, entry in enumerate(entries, start=1):
+        assert entry.startswith(f"{n}. ") and "Warum:" in entry and "Ansprechpartner:" in entry
+    details = user.option(numbered[0].id)
+    assert [o.label for o in details[0].options] == ["Kontakt", "Zu den Ergebnissen"]
+
+
+def test_a_pressed_answer_stays_visible_in_the_first_line_of_the_next_question(user: DialogDriver) -> None:
+    user.command("start")
+    user.press("Arbeitsuchend")
+    assert user.text_out.splitlines()[0] == "✓ Arbeitsuchend / Neuorientierung"
+    assert user.replies[0].question and user.state.step is Step.DISTRICT
+    user.text("Uelzen")  # typed answers get no tick: the user's own words are on screen
+    assert not user.text_out.startswith("✓")
 
 
 def test_several_slots_in_one_message_skip_questions_and_confirm(user: DialogDriver) -> None:

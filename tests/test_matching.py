@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 from knowledge.base import KnowledgeBase
 from knowledge.matching import Profile, rank
+from knowledge.ranking import OfferIndex
 from knowledge.vocabulary import District, Goal, Sector, Situation
+from tests import synthetic_offers
 
 
 def test_hard_filters_keep_only_offers_for_the_situation_and_district(kb: KnowledgeBase) -> None:
@@ -64,3 +68,28 @@ def test_ranking_is_deterministic(kb: KnowledgeBase) -> None:
 def test_outside_region_excludes_regional_offers(kb: KnowledgeBase) -> None:
     matches = rank(kb.offers, Profile(Situation.BETRIEB, District.AUSSERHALB, None, Goal.FOERDERUNG))
     assert matches and all(m.offer.scope != "region" for m in matches)
+
+
+def test_the_index_gives_exactly_the_first_offers_of_the_ranking() -> None:
+    offers, words = synthetic_offers.offers(3000, seed=11)
+    index = OfferIndex(offers)
+    rng = random.Random(5)
+    for _ in range(300):
+        keywords = tuple(rng.sample(words, rng.randint(0, 3)))
+        if keywords and rng.random() < 0.5:  # a typo: fuzzy hits, not only exact ones
+            word = keywords[0]
+            keywords = (word[:2] + word[3:], *keywords[1:])
+        profile = Profile(
+            rng.choice(list(Situation)),
+            rng.choice(list(District)),
+            rng.choice([None, *Sector]),
+            rng.choice([None, *Goal]),
+            keywords,
+        )
+        n = rng.choice([0, 5, 10, 15])
+        full = rank(offers, profile)
+        top, total = index.top(profile, n)
+        assert total == len(full)
+        assert [(m.offer.id, m.score, m.reasons) for m in top] == [
+            (m.offer.id, m.score, m.reasons) for m in full[:n]
+        ]

@@ -150,7 +150,9 @@ async def test_direct_chat_dialog_by_numbers_and_text_survives_a_restart(world: 
     await bot.start(fresh=True)
     results = await person.next_message(room)  # the first thing the restarted bot says is this answer
     assert t("de", "ask.goal") not in results.body, "the restarted bot answered an old message again"
-    assert f"1) {t('de', 'option.details')}" in results.body
+    # one message: short numbered entries, then the options numbered from 1 ("1) Nr. 1" opens entry 1)
+    assert results.body.count("Warum:") == 5
+    assert f"1) {t('de', 'option.offer_number', n=1)}" in results.body
 
     profile = profile_of(bot.engine, room)
     assert profile is not None
@@ -161,7 +163,11 @@ async def test_direct_chat_dialog_by_numbers_and_text_survives_a_restart(world: 
     )
     assert profile.goal == GOALS_BY_SITUATION[Situation.BESCHAEFTIGT][0]
 
-    await person.react(room, results.event_id, "2️⃣")  # second option of the results: contact of offer 1
+    first_title = results.body.split("\n1. ", 1)[1].split("\n", 1)[0]
+    await person.react(room, results.event_id, "1️⃣")  # first option of the results: details of offer 1
+    details = await person.next_message(room)
+    assert details.body.startswith(first_title) and "So geht es weiter" in details.body
+    await person.say(room, "1")  # the details' first option: the provider's contact
     contact = await person.next_message(room)
     assert contact.body.startswith(t("de", "contact.header", name="").strip())
 

@@ -149,6 +149,36 @@ def test_question_buttons_are_marked_for_editing_in_place_and_cards_are_not() ->
     assert c_press is not None and not c_press.on_question
 
 
+def test_a_results_page_numbers_share_one_row_and_open_details_beside_the_page() -> None:
+    numbered = tuple(Option(f"offer:o{n}", f"Nr. {n}", beside=True) for n in range(1, 7))
+    reply = Reply(
+        "1. …",
+        options=(*numbered, Option("nav:more", "Mehr Angebote"), Option("nav:back", "Zurück")),
+        question=True,
+    )
+    assert _rows(reply) == [
+        ["Nr. 1", "Nr. 2", "Nr. 3", "Nr. 4", "Nr. 5"],
+        ["Nr. 6"],
+        ["Mehr Angebote", "Zurück"],
+    ]
+    markup = render.keyboard(reply)
+    assert markup is not None
+    presses = [callback_data.decode(b.callback_data) for row in markup.inline_keyboard for b in row]
+    # details open as a new message (the page stays); paging replaces the page in place
+    assert [p.on_question for p in presses if p is not None] == [False] * 6 + [True, True]
+
+
+def test_text_only_replies_go_into_the_next_message() -> None:
+    question = Reply("Frage?", options=(Option("sit:schule", "Schule"),), question=True)
+    grouped = render.grouped([Reply("Guten Tag!"), Reply("Verstanden."), question, Reply("Tschüss.")])
+    assert grouped == [
+        Reply("Guten Tag!\n\nVerstanden.\n\nFrage?", options=question.options, question=True),
+        Reply("Tschüss."),
+    ]
+    too_long = Reply("x" * 4090)
+    assert render.grouped([too_long, question]) == [too_long, question]  # never past Telegram's limit
+
+
 def test_a_long_reply_keeps_its_keyboard_under_the_last_part_and_files_follow() -> None:
     reply = Reply(
         "\n\n".join(["Satz " * 300] * 5),

@@ -141,3 +141,35 @@ def test_one_users_turns_wait_for_each_other_across_processes(postgres_url: str,
     assert result and any("Branche" in text for text in result[0])  # B saw A's answer: asks the next slot
     holder_engine.dispose()
     other_engine.dispose()
+
+
+def test_two_processes_meeting_a_new_user_at_once_create_one_user(
+    postgres_url: str, kb: KnowledgeBase
+) -> None:
+    """The first contact is one INSERT … ON CONFLICT DO NOTHING: when two processes get the first
+    messages of a new user at the same moment, both answer and the user exists once."""
+    engines = [make_engine(postgres_url) for _ in range(2)]
+    services = [ConversationService(engine, kb) for engine in engines]
+    for attempt in range(10):
+        user = f"new-{attempt}"
+        start = threading.Barrier(2)
+        answers: list[str] = []
+
+        def first_turn(
+            service: ConversationService, user: str, start: threading.Barrier, answers: list[str]
+        ) -> None:
+            start.wait()
+            answers.extend(r.text for r in service.handle_sync(_turn(user, command="start")))
+
+        workers = [
+            threading.Thread(target=first_turn, args=(service, user, start, answers)) for service in services
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+        assert sum("Guten Tag" in text for text in answers) == 2  # both answered, no error reply
+        with Session(engines[0]) as s:
+            assert len(s.exec(select(User).where(User.external_id == user)).all()) == 1
+    for engine in engines:
+        engine.dispose()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 4096
 MAX_LABEL = 60
 PAIR_LABEL = 18  # two buttons share a row when both labels are at most this long
+NUMBERS_PER_ROW = 5  # numbered buttons ("Nr. 3") of a results page share one row
+_NUMBERED = re.compile(r"\D{0,4}\d{1,3}")
 _URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
 
 
@@ -104,24 +106,25 @@ def _keyboard(
 ) -> InlineKeyboardMarkup | None:
     rows: list[list[InlineKeyboardButton]] = []
     row: list[InlineKeyboardButton] = []
+    row_size = 0  # how many buttons the current row takes
     for option in options:
         label = _label(option.label)
         try:
-            data = callback_data.encode(option.id, question)
+            # a press edits the question in place, unless the option opens something beside it
+            data = callback_data.encode(option.id, question and not option.beside)
         except callback_data.CallbackDataError:  # a bug elsewhere must not cost the user the whole answer
             log.error("option id unusable as Telegram callback data: %r", option.id)
             continue
         button = InlineKeyboardButton(label, callback_data=data)
-        if len(label) > PAIR_LABEL:
-            if row:
-                rows.append(row)
-                row = []
-            rows.append([button])
-        else:
-            row.append(button)
-            if len(row) == 2:
-                rows.append(row)
-                row = []
+        size = NUMBERS_PER_ROW if _NUMBERED.fullmatch(label) else 2 if len(label) <= PAIR_LABEL else 1
+        if row and size != row_size:
+            rows.append(row)
+            row = []
+        row.append(button)
+        row_size = size
+        if len(row) == size:
+            rows.append(row)
+            row = []
     if row:
         rows.append(row)
     seen: set[str] = set()
@@ -174,11 +177,34 @@ async def edit(bot: Bot, chat_id: int, message_id: int, message: OutMessage) -> 
     return True
 
 
+def grouped(replies: Sequence[Reply]) -> list[Reply]:
+    """Fewer, calmer messages: a reply that is only text (a greeting, "Verstanden: …", a hint) goes
+    into the message of the reply after it, so /start is one message and a tap one edit. Every
+    message costs a Bot API request and a slot of the chat's send budget (1 per second)."""
+    out: list[Reply] = []
+    lead = ""
+    for reply in replies:
+        if lead:
+            text = f"{lead}\n\n{reply.text}" if reply.text else lead
+            if utf16_len(text) <= MAX_TEXT or utf16_len(reply.text) > MAX_TEXT:
+                reply = replace(reply, text=text)
+            else:
+                out.append(Reply(lead))
+            lead = ""
+        if not (reply.options or reply.links or reply.attachment):
+            lead = reply.text
+            continue
+        out.append(reply)
+    if lead:
+        out.append(Reply(lead))
+    return out
+
+
 async def deliver(
     bot: Bot, chat_id: int, replies: Sequence[Reply], edit_message_id: int | None = None
 ) -> None:
     """Sends the replies in order; with `edit_message_id` the first message replaces that one."""
-    outgoing = [m for reply in replies for m in messages_for(reply)]
+    outgoing = [m for reply in grouped(replies) for m in messages_for(reply)]
     for index, message in enumerate(outgoing):
         if (
             index == 0
