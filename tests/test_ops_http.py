@@ -102,7 +102,7 @@ async def test_metrics_count_a_turn_without_its_text_or_the_users_id(
         api.user_text(CHAT, "/start")
         await api.wait_for(lambda: api.last_message(CHAT))
         api.user_text(CHAT, "Ich heiße Zacharias-Quirin und wohne in Uelzen")
-        await api.wait_for(lambda: len(api.messages(CHAT)) >= 2 or None)  # the welcome, then the next question
+        await api.wait_for(lambda: len(api.messages(CHAT)) >= 2 or None)  # welcome, then the next question
         resp = await http.get(f"{base}/metrics")
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
     after = resp.text
