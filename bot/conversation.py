@@ -8,7 +8,10 @@ Where a turn runs: on PostgreSQL in a worker thread, so network round trips and 
 never stall the event loop; in a pool of its own with DB_THREADS threads, not asyncio's default
 executor (up to 32): with many threads, turns that finish their round trips together fight the
 event loop for the GIL: with 50 users at once that cost 2.3–2.6 times the CPU per update of a
-bare PTB bot, with two threads 1.0–1.4 (bench/dialog.py on PostgreSQL). On SQLite directly on the
+bare PTB bot; in the same runs (bench/dialog.py on PostgreSQL, medians of 5 paired rounds) two
+threads cost 1.71, one thread 1.44. One thread it is: a turn holds a user's row lock only for its
+own database work and dialog step (no other network), so a lock wait behind another process's turn
+of the same user is that short turn, not a stall. On SQLite directly on the
 event loop: a turn there is about half a millisecond of CPU under the GIL with no network in
 between, and handing it to a thread and back cost more CPU than the turn's database work itself
 (bench/telegram_updates.py). The price: while another process holds SQLite's write lock, the loop
@@ -48,7 +51,7 @@ from knowledge.base import KnowledgeBase
 log = logging.getLogger(__name__)
 MAX_LOCKS = 10_000
 Resolver = Callable[[object], Awaitable[list[Reply]]]
-DB_THREADS = 2  # PostgreSQL turns at once per process (a row-lock wait holds one; the other goes on)
+DB_THREADS = 1  # PostgreSQL turns at once per process (see the module docstring)
 
 
 class ConversationService:

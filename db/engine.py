@@ -38,7 +38,10 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    # No pool_pre_ping: it cost a round trip (SELECT 1) on every checkout, i.e. every turn. A connection
+    # that died with the server fails its statement; SQLAlchemy then discards the whole pool, so one
+    # turn answers "unavailable" and the next ones connect afresh.
+    return sa.create_engine(url, **kwargs)
 
 
 def _private_file(path: Path) -> None:

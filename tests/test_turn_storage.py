@@ -19,6 +19,7 @@ from db import users
 from db.engine import make_engine, session_scope
 from db.models import Conversation, Profile, User
 from db.privacy import purge_inactive
+from handlers.catalogue import t
 from handlers.turn import Turn, TurnKind
 from knowledge.base import KnowledgeBase
 from tests.turns import make_turn
@@ -173,3 +174,27 @@ def test_two_processes_meeting_a_new_user_at_once_create_one_user(
             assert len(s.exec(select(User).where(User.external_id == user)).all()) == 1
     for engine in engines:
         engine.dispose()
+
+
+def test_after_the_server_dropped_its_connections_the_bot_answers_again(
+    postgres_url: str, kb: KnowledgeBase
+) -> None:
+    """No ping before each turn: a connection the server closed fails one turn with the friendly
+    "unavailable" note (never a traceback), and the turns after it run on fresh connections."""
+    engine, admin_engine = make_engine(postgres_url), make_engine(postgres_url)
+    service = ConversationService(engine, kb)
+    service.handle_sync(_turn(command="start"))
+    with admin_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as admin:
+        killed = admin.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    assert killed  # the service's pooled connection is gone
+    unavailable = t("de", "error.unavailable")
+    assert [r.text for r in service.handle_sync(_turn(option_id="sit:beschaeftigt"))] == [unavailable]
+    again = [r.text for r in service.handle_sync(_turn(option_id="sit:beschaeftigt"))]
+    assert any(t("de", "ask.district") in text for text in again)  # the dialog goes on where it was
+    engine.dispose()
+    admin_engine.dispose()
