@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import cProfile
 import itertools
-import json
 import multiprocessing as mp
 import os
 import pstats
@@ -38,6 +37,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+from bench.report import save
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -488,9 +489,7 @@ def main(argv: list[str] | None = None) -> None:
             f"({r['throughput_ratio']}x); Bot API requests per update {r['whole_requests_per_update']} "
             f"vs {r['bare_requests_per_update']}"
         )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+    save(args.json, r)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import json
 import random
 import statistics
 import sys
@@ -23,6 +22,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from bench.report import save
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -120,9 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         f"p95 {r['index_ms_p95']} ms; full scan p50 {r['scan_ms_p50']} ms; difflib scan p50 "
         f"{r['difflib_ms_p50']} ms ({r['speedup_vs_difflib_p50']}x the index); mismatches {r['mismatches']}"
     )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+    save(args.json, r)
 
 
 if __name__ == "__main__":

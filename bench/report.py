@@ -25,6 +25,13 @@ ROOT = Path(__file__).resolve().parents[1]
 _BLOCK = re.compile(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", re.S)
 
 
+def save(path: Path | None, result: dict[str, Any]) -> None:
+    """A benchmark's `--json FILE`: the result `make bench` hands to this report."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
 def _load(directory: Path, name: str) -> dict[str, Any] | None:
     path = directory / f"{name}.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None

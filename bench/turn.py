@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.report import save
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -69,9 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         f"turn (SQLite, no transport): first contact {r['first_contact_cpu_ms']} ms CPU, "
         f"returning user {r['returning_cpu_ms']} ms ({r['ratio']}x)"
     )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+    save(args.json, r)
 
 
 if __name__ == "__main__":

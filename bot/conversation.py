@@ -14,7 +14,7 @@ own database work and dialog step (no other network), so a lock wait behind anot
 of the same user is that short turn, not a stall. On SQLite directly on the
 event loop: a turn there is about half a millisecond of CPU under the GIL with no network in
 between, and handing it to a thread and back cost more CPU than the turn's database work itself
-(bench/telegram_updates.py). The price: while another process holds SQLite's write lock, the loop
+(bench/dialog.py). The price: while another process holds SQLite's write lock, the loop
 waits with the turn.
 
 Network work a turn asks for (the live course search) is *deferred*: a feature handler or a
