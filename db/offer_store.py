@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -162,9 +163,7 @@ def edit_offer(
     Offer.model_validate(data)
     changed = [k for k in OFFER_TEXTS if row.data.get(k) != data.get(k)]
     if changed:
-        row.data, row.content_hash, row.updated_at = data, _hash(data), now
-        row.edited_at, row.edited_by = now, actor[:200]
-        session.add(row)
+        _store_edit(session, row, data, now, actor)
         audit.record(session, actor, "offer_edit", at=now, offer=row.id, fields=changed)
         session.flush()
     return changed
@@ -185,12 +184,19 @@ def edit_institution(
     Institution.model_validate(data)
     changed = [k for k in CONTACT_FIELDS if row.data.get(k) != data.get(k)]
     if changed:
-        row.data, row.content_hash, row.updated_at = data, _hash(data), now
-        row.edited_at, row.edited_by = now, actor[:200]
-        session.add(row)
+        _store_edit(session, row, data, now, actor)
         audit.record(session, actor, "institution_edit", at=now, institution=row.id, fields=changed)
         session.flush()
     return changed
+
+
+def _store_edit(
+    session: Session, row: OfferRecord | InstitutionRecord, data: dict[str, Any], now: dt.datetime, actor: str
+) -> None:
+    """A console edit: new content, and who changed it when (`knowledge load` then reports a conflict)."""
+    row.data, row.content_hash, row.updated_at = data, _hash(data), now
+    row.edited_at, row.edited_by = now, actor[:200]
+    session.add(row)
 
 
 def export_offer_base(session: Session) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
