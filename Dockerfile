@@ -1,7 +1,10 @@
 # Bildungslotse – one image for every process: `bildungslotse run` (default), `db upgrade`, `knowledge load`, …
 # Two stages: the build stage installs into a virtualenv, the runtime stage copies only that (no compilers,
 # no pip cache). Runs as an unprivileged user; everything it writes (SQLite file, Matrix key store) is in /data.
-FROM python:3.11-slim AS build
+# PYTHON_IMAGE: the base of both stages; only a machine without a registry swaps it (deploy/image-check.sh
+# builds a Debian bookworm stand-in with python3 3.11, see docs/container-check.md).
+ARG PYTHON_IMAGE=python:3.11-slim
+FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -11,7 +14,7 @@ COPY knowledge ./knowledge
 COPY db ./db
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install .
 
-FROM python:3.11-slim
+FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
