@@ -77,7 +77,7 @@ build_stand_in() {
   # must trust what pip on the host trusts. Stand-in only; the official base is never touched.
   if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
     $SUDO cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
-    $SUDO chroot "$root" update-ca-certificates >/dev/null
+    $SUDO chroot "$root" update-ca-certificates >/dev/null 2>&1
   fi
   $SUDO tar -C "$root" -c . | docker import --change 'ENV LANG=C.UTF-8' --change 'CMD ["python3"]' - "$STAND_IN" >/dev/null
   $SUDO rm -rf "$root"
