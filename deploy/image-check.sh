@@ -12,6 +12,8 @@
 #   WORK           scratch directory (/var/tmp/bildungslotse-image-check): engine log, stand-in root, report
 #   FRESH_BASE=1   rebuild the stand-in base even if it exists;  KEEP=1  leave containers and database;
 #   KEEP_ENGINE=1  leave an engine this script started running
+#   COMPOSE=1      also `up` docker-compose.yml's postgres, migrate and web (needs host port 8090 free); where
+#                  postgres:16-alpine cannot be pulled, deploy/compose.local-images.yml swaps in Debian's PostgreSQL
 #
 # Not part of `make test` or .ci/run: it needs root, a container engine and minutes. Results and the notes
 # of the first run are in docs/container-check.md.
@@ -33,6 +35,8 @@ command -v dockerd >/dev/null || missing+=(docker.io)
 command -v docker >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v iptables >/dev/null || missing+=(iptables)
+[ -z "${COMPOSE:-}" ] || docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null ||
+  missing+=(docker-compose)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
   $SUDO apt-get update -qq
@@ -114,5 +118,46 @@ set +e
 PYTHONPATH=$PWD "$PYTHON" -m tools.image_check --image "$IMAGE" --postgres-url "$POSTGRES_URL" ${KEEP:+--keep} 2>&1 | tee -a "$REPORT"
 status=${PIPESTATUS[0]}
 set -e
+
+# --- optional: the real docker-compose.yml (postgres, migrate, web; the bot needs Telegram, the proxy a domain)
+check() {  # name, then a command whose success is the check
+  local name=$1 result=PASS; shift
+  "$@" >/dev/null 2>&1 || { result=FAIL; status=1; }
+  echo "$result  compose: $name" | tee -a "$REPORT"
+}
+compose_check() {
+  local dir="$WORK/compose" files=(-f docker-compose.yml) compose=(docker compose) pg_image=postgres:16-alpine
+  docker compose version >/dev/null 2>&1 || compose=(docker-compose)
+  rm -rf "$dir" && mkdir -p "$dir/deploy"
+  cp docker-compose.yml "$dir/"
+  # Compose 1.x (Debian's docker-compose) does not know the top-level `name:`; -p names the project instead
+  [ "${compose[0]}" = docker ] || sed -i '/^name:/d' "$dir/docker-compose.yml"
+  if ! timeout 300 docker pull -q "$pg_image" >/dev/null 2>&1; then
+    pg_image=bildungslotse-postgres:bookworm-local
+    docker build -q -f deploy/local-images/postgres.Dockerfile --build-arg BASE_IMAGE="$PYTHON_IMAGE" \
+      -t "$pg_image" deploy/local-images >/dev/null
+    cp deploy/compose.local-images.yml "$dir/deploy/" && files+=(-f deploy/compose.local-images.yml)
+  fi
+  printf 'POSTGRES_PASSWORD=check-%s\nBOT_DOMAIN=localhost\nWEB_SECRET_KEY=%s\n' "$RANDOM$RANDOM" \
+    "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$dir/.env"
+  docker tag "$IMAGE" bildungslotse:latest
+  local up=(-p bildungslotse-check "${files[@]}")
+  echo "compose: ${compose[*]} $("${compose[@]}" version --short 2>/dev/null), postgres image $pg_image" | tee -a "$REPORT"
+  (cd "$dir" && "${compose[@]}" "${up[@]}" up -d --no-build web) >"$WORK/compose.log" 2>&1 || true
+  local web_id migrate_id
+  web_id=$(cd "$dir" && "${compose[@]}" "${up[@]}" ps -q web)
+  migrate_id=$(cd "$dir" && "${compose[@]}" "${up[@]}" ps -q migrate)
+  check "postgres healthy, then migrate (db upgrade) exits 0" \
+    test "$(docker inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$migrate_id")" = "exited 0"
+  for _ in $(seq 60); do
+    [ "$(docker inspect --format '{{.State.Health.Status}}' "$web_id")" = healthy ] && break; sleep 2
+  done
+  check "web (partner console) turns healthy" test "$(docker inspect --format '{{.State.Health.Status}}' "$web_id")" = healthy
+  check "web answers on the host's 127.0.0.1:8090" "$PYTHON" -c \
+    "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8090/anmelden', timeout=5)"
+  (cd "$dir" && "${compose[@]}" "${up[@]}" down -v) >>"$WORK/compose.log" 2>&1 || true
+  rm -rf "$dir"
+}
+[ -z "${COMPOSE:-}" ] || compose_check
 echo "report: $REPORT" >&2
 exit "$status"

@@ -155,7 +155,7 @@ async def migrate(image: str, database_url: str, report: Report) -> bool:
 
 async def webhook_run(image: str, database_url: str, report: Report, keep: bool) -> None:
     name = f"{PREFIX}-run"
-    await docker("rm", "-f", name)
+    await docker("rm", "-fv", name)
     http_port, hook_port = free_port(), free_port()
     async with BotApiStandIn() as api, httpx.AsyncClient(timeout=5) as http:
         env = {
@@ -257,13 +257,13 @@ async def webhook_run(image: str, database_url: str, report: Report, keep: bool)
             report.add("no tracebacks or ERROR lines in the container's log", not bad, "; ".join(bad[:3]))
         finally:
             if not keep:
-                await docker("rm", "-f", name)
+                await docker("rm", "-fv", name)
 
 
 async def console_on_bridge(image: str, report: Report, keep: bool) -> None:
     """docker-compose.yml's `web` service: bridge network, published port, its healthcheck command."""
     name = f"{PREFIX}-web"
-    await docker("rm", "-f", name)
+    await docker("rm", "-fv", name)
     port = free_port()
     started = await docker(
         "run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8090",
@@ -306,7 +306,7 @@ async def console_on_bridge(image: str, report: Report, keep: bool) -> None:
         )
     finally:
         if not keep:
-            await docker("rm", "-f", name)
+            await docker("rm", "-fv", name)
 
 
 async def main(argv: list[str] | None = None) -> int:
