@@ -135,7 +135,7 @@ compose_check() {
   if ! timeout 300 docker pull -q "$pg_image" >/dev/null 2>&1; then
     pg_image=bildungslotse-postgres:bookworm-local
     docker build -q -f deploy/local-images/postgres.Dockerfile --build-arg BASE_IMAGE="$PYTHON_IMAGE" \
-      -t "$pg_image" deploy/local-images >/dev/null
+      -t "$pg_image" deploy/local-images >>"$WORK/compose.log" 2>&1
     cp deploy/compose.local-images.yml "$dir/deploy/" && files+=(-f deploy/compose.local-images.yml)
   fi
   printf 'POSTGRES_PASSWORD=check-%s\nBOT_DOMAIN=localhost\nWEB_SECRET_KEY=%s\n' "$RANDOM$RANDOM" \
@@ -159,5 +159,6 @@ compose_check() {
   rm -rf "$dir"
 }
 [ -z "${COMPOSE:-}" ] || compose_check
+{ [ "$status" -eq 0 ] && echo "PASS: image check" || echo "FAIL: image check"; } | tee -a "$REPORT"
 echo "report: $REPORT" >&2
 exit "$status"
