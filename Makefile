@@ -6,7 +6,7 @@ PYTHON ?= $(FOUND_PYTHON)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-long test-shifted install install-dev lint bench clean synapse
+.PHONY: demo test test-long test-shifted install install-dev lint bench clean synapse image-check
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Fehler: Python >= 3.11 wird benötigt." >&2; exit 1; }
@@ -82,6 +82,12 @@ bench: install-dev
 	$(BIN)/python -m bench.report $(BENCH_OUT) docs/benchmarks.md
 	$(BIN)/python -m bench.startup
 	$(BIN)/python -m bench.load $(if $(BENCH_POSTGRES_URL),--postgres-url "$(BENCH_POSTGRES_URL)")  # ~7 min: 2,000 users, two webhook processes, PostgreSQL
+
+# Builds the image with the real Dockerfile and runs it (root, minutes; never part of `make test`): installs
+# Debian's docker.io and debootstrap if missing, starts dockerd if none runs, falls back to a debootstrapped
+# bookworm base where python:3.11-slim cannot be pulled; PASS/FAIL per check (docs/container-check.md)
+image-check: install-dev
+	bash deploy/image-check.sh
 
 clean:
 	rm -rf $(VENV) $(SYNAPSE_VENV) .pytest_cache .mypy_cache data .bench

@@ -53,3 +53,20 @@ def test_the_image_and_the_unit_run_the_bot_unprivileged_with_a_health_check() -
     unit = (ROOT / "deploy" / "bildungslotse.service").read_text(encoding="utf-8")
     assert re.search(r"^User=bildungslotse$", unit, re.M)
     assert re.search(r"^ExecStart=\S+/bildungslotse run$", unit, re.M)
+
+
+def test_the_image_builds_on_the_official_python_3_11_slim_unless_a_base_is_passed() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    # the ARG must come before the first FROM to be usable in FROM lines
+    assert dockerfile.index("ARG PYTHON_IMAGE=python:3.11-slim\n") < dockerfile.index("\nFROM ")
+    assert re.findall(r"^FROM (\S+)", dockerfile, re.M) == ["${PYTHON_IMAGE}", "${PYTHON_IMAGE}"]
+    # uid and gid fixed: an operator's bind-mounted /data is chowned to 10001:10001
+    assert "--gid 10001 bildungslotse" in dockerfile and "--uid 10001 --gid 10001" in dockerfile
+
+
+def test_the_container_check_needs_an_engine_and_so_stays_out_of_make_test_and_ci() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^image-check: .*\n\tbash deploy/image-check\.sh$", makefile, re.M)
+    test_recipe = re.search(r"^test: .*\n((?:\t.*\n)+)", makefile, re.M)
+    assert test_recipe is not None and "image" not in test_recipe.group(1)
+    assert "image" not in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
