@@ -70,6 +70,9 @@ SCRIPTS: dict[str, tuple[tuple[str, str], ...]] = {
 BARE_OPTIONS = ("sit:a", "dist:a", "sec:a", "goal:a", "nav:back", "nav:more", "offer:a", "contact:a")
 BARE_TEXT = "✓ Antwort\n\nIn welchem Landkreis wohnen oder arbeiten Sie? Sie können auch Ihren Ort nennen."
 WARMUP = 60
+# the baselines: the bare bot on PTB's default client (the target's reference) and on the whole bot's client
+BARE_CLIENTS = {"bare": "httpx", "bare_aiohttp": "aiohttp"}
+KINDS = (*BARE_CLIENTS, "whole")
 TAP_EVERY = 2.0
 
 
@@ -142,8 +145,11 @@ class _Driver:
 
 
 # --- the bots (this process, measured) -----------------------------------------------------------
-def _bare_application(base_url: str, token: str) -> Any:
-    """The reference: python-telegram-bot as its documentation shows it, nothing of ours."""
+def _bare_application(base_url: str, token: str, client: str = "httpx") -> Any:
+    """The reference: python-telegram-bot as its documentation shows it, nothing of ours.
+
+    `client="aiohttp"`: the same bot on the Bot API client the whole bot uses
+    (bot/telegram/aiohttp_request.py), so that a second ratio shows what our own code costs."""
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
     from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
@@ -169,14 +175,12 @@ def _bare_application(base_url: str, token: str) -> Any:
         # a different text each time, as the real bot's next question is ("not modified" would raise)
         await query.edit_message_text(f"{next(edits)}. {BARE_TEXT}", reply_markup=keyboard)
 
-    app = (
-        ApplicationBuilder()
-        .token(token)
-        .base_url(f"{base_url.rstrip('/')}/bot")
-        .concurrent_updates(True)
-        .job_queue(None)
-        .build()
-    )
+    builder = ApplicationBuilder().token(token).base_url(f"{base_url.rstrip('/')}/bot")
+    if client == "aiohttp":
+        from bot.telegram.aiohttp_request import AiohttpRequest
+
+        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(1))
+    app = builder.concurrent_updates(True).job_queue(None).build()
     app.add_handler(MessageHandler(filters.TEXT, on_text))
     app.add_handler(CallbackQueryHandler(on_press))
     return app
@@ -197,8 +201,8 @@ class _Bot:
         from telegram import Update
         from telegram.ext import TypeHandler
 
-        if self.kind == "bare":
-            self.app = _bare_application(self.base_url, self.token)
+        if self.kind in BARE_CLIENTS:
+            self.app = _bare_application(self.base_url, self.token, BARE_CLIENTS[self.kind])
             self.app.add_handler(TypeHandler(Update, on_done), group=1)
             await self.app.initialize()
             assert self.app.updater is not None
@@ -317,7 +321,7 @@ async def bench_ratio(
 
     child, conn, base_url, token = await _start_standin()
     conn.send(("script", "taps"))
-    samples: dict[str, list[_Phase]] = {"bare": [], "whole": []}
+    samples: dict[str, list[_Phase]] = {kind: [] for kind in KINDS}
     requests: dict[str, float] = {}
     chat_base = 1000
     with tempfile.TemporaryDirectory() as tmp:
@@ -325,7 +329,7 @@ async def bench_ratio(
         migrate.upgrade(url)
         try:
             for round_no in range(rounds + 1):  # round 0 warms up both (imports, caches): not counted
-                for kind in ("bare", "whole"):
+                for kind in KINDS:
                     harness = _Throughput(conn)
                     bot = _Bot(kind, base_url, token, url, real_limits=False)
                     await bot.start(harness.on_done)
@@ -355,8 +359,8 @@ async def bench_ratio(
     def cpu_ms(kind: str) -> float:
         return statistics.median(p.cpu / p.target * 1000 for p in samples[kind])
 
-    def paired(value: Callable[[_Phase], float]) -> list[float]:
-        pairs = zip(samples["bare"], samples["whole"], strict=True)
+    def paired(value: Callable[[_Phase], float], baseline: str = "bare") -> list[float]:
+        pairs = zip(samples[baseline], samples["whole"], strict=True)
         return [value(w) / value(b) for b, w in pairs]
 
     def rate(kind: str) -> float:
@@ -373,8 +377,15 @@ async def bench_ratio(
         # changes over minutes; neighbours share it), then the median over the rounds
         "cpu_ratio": round(statistics.median(paired(lambda p: p.cpu / p.target)), 2),
         "cpu_ratios": [round(r, 2) for r in paired(lambda p: p.cpu / p.target)],
+        # the same, against the bare bot on the whole bot's own Bot API client: what our code costs
+        "bare_aiohttp_cpu_ms": round(cpu_ms("bare_aiohttp"), 3),
+        "cpu_ratio_same_client": round(
+            statistics.median(paired(lambda p: p.cpu / p.target, "bare_aiohttp")), 2
+        ),
+        "cpu_ratios_same_client": [round(r, 2) for r in paired(lambda p: p.cpu / p.target, "bare_aiohttp")],
         # per round, to tell a slow whole-bot turn from a fast bare one when a pair stands out
         "bare_cpu_ms_rounds": [round(p.cpu / p.target * 1000, 3) for p in samples["bare"]],
+        "bare_aiohttp_cpu_ms_rounds": [round(p.cpu / p.target * 1000, 3) for p in samples["bare_aiohttp"]],
         "whole_cpu_ms_rounds": [round(p.cpu / p.target * 1000, 3) for p in samples["whole"]],
         "bare_updates_per_s": round(rate("bare"), 1),
         "whole_updates_per_s": round(rate("whole"), 1),
@@ -486,7 +497,8 @@ def main(argv: list[str] | None = None) -> None:
             f"dialog ({r['database']}, {r['users']} users at once): CPU per update whole bot "
             f"{r['whole_cpu_ms']} ms vs bare PTB bot {r['bare_cpu_ms']} ms = {r['cpu_ratio']}x; "
             f"{r['whole_updates_per_s']} vs {r['bare_updates_per_s']} updates/s "
-            f"({r['throughput_ratio']}x); Bot API requests per update {r['whole_requests_per_update']} "
+            f"({r['throughput_ratio']}x); bare bot on aiohttp {r['bare_aiohttp_cpu_ms']} ms: "
+            f"{r['cpu_ratio_same_client']}x; Bot API requests per update {r['whole_requests_per_update']} "
             f"vs {r['bare_requests_per_update']}"
         )
     save(args.json, r)

@@ -55,6 +55,11 @@ def rows(results: Path) -> list[str]:
             f"{d['cpu_ratio']} | ≤ 1.4 | {_met(d['cpu_ratio'] <= 1.4)} | whole bot {d['whole_cpu_ms']} ms, "
             f"bare {d['bare_cpu_ms']} ms; median of {d['rounds']} paired turns, each pair's ratio: "
             f"{', '.join(str(r) for r in d.get('cpu_ratios', []))} |",
+            f"| dialog: CPU per update, {users} users at once, {db}, against the same bare bot on the whole "
+            "bot's Bot API client (aiohttp) | bare PTB bot on aiohttp | "
+            f"{d['cpu_ratio_same_client']} | – | – | what our own code costs: bare on aiohttp "
+            f"{d['bare_aiohttp_cpu_ms']} ms; pairs: "
+            f"{', '.join(str(r) for r in d['cpu_ratios_same_client'])} |",
             f"| dialog: updates/s, {users} users at once, {db} | bare PTB bot | "
             f"{d['throughput_ratio']} | – | – | "
             f"whole bot {d['whole_updates_per_s']}/s, bare {d['bare_updates_per_s']}/s |",

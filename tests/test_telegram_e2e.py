@@ -588,14 +588,15 @@ async def test_the_token_never_reaches_the_log(
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
     saved_levels = {
-        n: logging.getLogger(n).level for n in ("httpx", "httpcore", "telegram", "apscheduler", "nio")
+        n: logging.getLogger(n).level
+        for n in ("bot.telegram.aiohttp_request", "telegram", "apscheduler", "nio")
     }
     buffer = io.StringIO()
     try:
         configure_logging(settings)
         root.handlers[0].setStream(buffer)  # type: ignore[attr-defined]
         async with running_bot(api, sqlite_engine, kb, log_level="DEBUG"):
-            logging.getLogger("httpx").setLevel(logging.DEBUG)  # an operator debugging HTTP
+            logging.getLogger("bot.telegram.aiohttp_request").setLevel(logging.DEBUG)  # debugging HTTP
             api.inject("getUpdates", status=502)
             api.inject("sendMessage", status=429, retry_after=1, chat_id=ALICE)
             api.user_text(ALICE, "/hilfe")

@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
-from telegram.request import HTTPXRequest
 
 from bot.ratelimit import Clock, RateLimiter, Sleep
+from bot.telegram.aiohttp_request import AiohttpRequest
 from bot.web.metrics import count_bot_api_error
 
 log = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
                 await self.sleep(delay)
 
 
-class PollRequest(HTTPXRequest):
+class PollRequest(AiohttpRequest):
     """getUpdates' own connection, as PTB builds it (one connection), which also tells the limiter
     whether Telegram answers: PTB sends getUpdates past the rate limiter, and in polling mode it is
     often the only request there is."""

@@ -32,6 +32,7 @@ from bot.clock import Clock, system_clock
 from bot.conversation import ConversationService
 from bot.settings import Settings
 from bot.telegram import render
+from bot.telegram.aiohttp_request import AiohttpRequest
 from bot.telegram.limiter import PollRequest, TelegramRateLimiter
 from bot.telegram.ordering import Drop, Lane, PerChatUpdateProcessor
 from bot.telegram.sender import TelegramSender
@@ -68,6 +69,7 @@ def build_application(
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
         .rate_limiter(limiter)
+        .request(AiohttpRequest())
         .get_updates_request(PollRequest(limiter))
         .concurrent_updates(updates or PerChatUpdateProcessor())
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
