@@ -13,7 +13,6 @@ server:
 
 from __future__ import annotations
 
-import itertools
 import os
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +27,6 @@ def bare_application(base_url: str, token: str) -> Any:
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
     from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-    edits = itertools.count(1)
     keyboard = InlineKeyboardMarkup(
         [
             [
@@ -47,8 +45,9 @@ def bare_application(base_url: str, token: str) -> Any:
         query = update.callback_query
         assert query is not None
         await query.answer()
-        # a different text each time, as the real bot's next question is ("not modified" would raise)
-        await query.edit_message_text(f"{next(edits)}. {BARE_TEXT}", reply_markup=keyboard)
+        # a different text each time, as the real bot's next question is ("not modified" would raise);
+        # the update's id, not a count: with two processes each would count on its own
+        await query.edit_message_text(f"{update.update_id}. {BARE_TEXT}", reply_markup=keyboard)
 
     app = (
         ApplicationBuilder()

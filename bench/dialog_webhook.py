@@ -119,7 +119,7 @@ async def _serve_standin(conn: Connection) -> None:
         conn.send(("ready", api.base_url, api.token))
         async for message in inbox:
             if message[0] == "drive":
-                conn.send(("driven", *(await api.drive(message[1], message[2]))))
+                conn.send(("driven", *(await api.drive(message[1], message[2])), dict(api.errors)))
             elif message[0] == "stop":
                 conn.send(("stopped", (api.driver.diverged, api.errors)))
                 break
@@ -184,9 +184,12 @@ class _Turns:
 
     async def _drive(self, target: int, chats: list[int]) -> tuple[int, float, int]:
         self.conn.send(("drive", target, chats))
-        _, done, wall, requests = await asyncio.to_thread(self.conn.recv)
+        _, done, wall, requests, errors = await asyncio.to_thread(self.conn.recv)
         if done < target:
-            raise RuntimeError(f"only {done} of {target} updates answered (no answer for {STALL:g} s)")
+            raise RuntimeError(
+                f"only {done} of {target} updates answered (no answer for {STALL:g} s); "
+                f"Bot API errors so far: {errors or 'none'}"
+            )
         return done, wall, requests
 
     async def turn(
