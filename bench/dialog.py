@@ -459,7 +459,12 @@ def main(argv: list[str] | None = None) -> None:
         help="bot processes (ratio): 1 polls; 2 or more run in webhook mode behind a round-robin proxy "
         "(PostgreSQL only, bench/dialog_webhook.py)",
     )
-    parser.add_argument("--profile", choices=("whole", "bare"), default="", help="cProfile one bot (stderr)")
+    parser.add_argument(
+        "--profile",
+        choices=("whole", "bare"),
+        default="",
+        help="cProfile one bot (stderr); with --processes 2: py-spy",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the result here")
     args = parser.parse_args(argv)
     if args.processes > 1 and (args.latency or not (args.database_url or "").startswith("postgres")):
@@ -477,7 +482,12 @@ def main(argv: list[str] | None = None) -> None:
             from bench.dialog_webhook import bench_processes
 
             run = bench_processes(
-                args.users or 50, args.updates, args.rounds or 5, args.database_url, args.processes
+                args.users or 50,
+                args.updates,
+                args.rounds or 5,
+                args.database_url,
+                args.processes,
+                args.profile,
             )
         else:
             run = bench_ratio(

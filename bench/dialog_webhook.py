@@ -21,9 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
+import signal
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -165,6 +169,90 @@ def _processes(
     return procs
 
 
+class _Profiler:
+    """`--profile whole|bare`: py-spy (from PyPI, on PATH or PY_SPY) samples each process of that bot
+    during the measured phases (not the warm-up); the collapsed stacks go to `directory`."""
+
+    def __init__(self, kind: str, directory: Path) -> None:
+        self.kind, self.directory = kind, directory
+        self.binary = os.environ.get("PY_SPY") or shutil.which("py-spy") or ""
+        if kind and not self.binary:
+            raise SystemExit("--profile with --processes 2 needs py-spy (pip install py-spy, or PY_SPY=path)")
+        self.files: list[Path] = []
+        self._running: list[asyncio.subprocess.Process] = []
+
+    async def start(self, kind: str, round_no: int, pids: list[int]) -> None:
+        if kind != self.kind or not round_no:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for pid in pids:
+            path = self.directory / f"profile-{kind}-round{round_no}-{pid}.txt"
+            self.files.append(path)
+            args = ("record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--nonblocking", "--gil")
+            self._running.append(
+                await asyncio.create_subprocess_exec(
+                    self.binary,
+                    *args,
+                    "--output",
+                    str(path),
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )
+            )
+        await asyncio.sleep(0.5)  # py-spy attaches
+
+    async def stop(self) -> None:
+        for process in self._running:
+            process.send_signal(signal.SIGINT)
+        await asyncio.gather(*(process.wait() for process in self._running))
+        self._running.clear()
+
+    def report(self, top: int = 30) -> str:
+        """Share of the samples (threads holding the GIL: Python at work) per function, where the time
+        was spent (self) and below it (total), and per package (self)."""
+        own: Counter[str] = Counter()
+        total: Counter[str] = Counter()
+        packages: Counter[str] = Counter()
+        samples = 0
+        for path in self.files:
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                stack, _, count = line.rpartition(" ")
+                if not count.isdigit():
+                    continue
+                frames = [_frame(f) for f in stack.split(";")]
+                samples += int(count)
+                own[frames[-1]] += int(count)
+                packages[_package(stack.rsplit(";", 1)[-1])] += int(count)
+                for frame in set(frames):
+                    total[frame] += int(count)
+        if not samples:
+            return "no samples"
+        lines = [f"{samples} samples of the {self.kind} bot's processes ({len(self.files)} files)", "self:"]
+        lines += [f"  {100 * n / samples:5.1f} %  {name}" for name, n in own.most_common(top)]
+        lines.append("self, per package:")
+        lines += [f"  {100 * n / samples:5.1f} %  {name}" for name, n in packages.most_common(top)]
+        lines.append("total (with what it calls; the frames under everything left out):")
+        common = [(name, n) for name, n in total.most_common() if n < 0.6 * samples]
+        lines += [f"  {100 * n / samples:5.1f} %  {name}" for name, n in common[:top]]
+        return "\n".join(lines)
+
+
+def _package(frame: str) -> str:
+    """The top-level package of a frame's file ("psycopg", "telegram", "bot", "asyncio", …)."""
+    path = frame.partition(" (")[2].rsplit(":", 1)[0]
+    parts = path.split("/")
+    for i, part in enumerate(parts):
+        if part in ("site-packages", "python3.11"):
+            return parts[i + 1].removesuffix(".py") if i + 1 < len(parts) else path
+    return parts[0].removesuffix(".py")
+
+
+def _frame(frame: str) -> str:
+    """py-spy's "function (path/to/module.py:line)" as "function (module.py)": lines apart, summed."""
+    name, _, where = frame.partition(" (")
+    return f"{name} ({where.rsplit('/', 1)[-1].split(':')[0].rstrip(')')})"
+
+
 def _log_errors(stderr: bytes) -> int:
     lines = stderr.decode(errors="replace").splitlines()
     return sum(1 for line in lines if " ERROR " in line or " CRITICAL " in line or "Traceback" in line)
@@ -174,10 +262,16 @@ class _Turns:
     """Starts a bot's processes, warms them up, measures one phase, stops them."""
 
     def __init__(
-        self, conn: Connection, api: _Address, database_url: str, processes: int, updates: int
+        self,
+        conn: Connection,
+        api: _Address,
+        database_url: str,
+        processes: int,
+        updates: int,
+        profiler: _Profiler,
     ) -> None:
         self.conn, self.api, self.database_url = conn, api, database_url
-        self.processes, self.updates = processes, updates
+        self.processes, self.updates, self.profiler = processes, updates, profiler
         self.log_errors = 0
         self.exit_codes: list[int] = []
         self.routed: dict[str, list[int]] = {}
@@ -193,7 +287,13 @@ class _Turns:
         return done, wall, requests
 
     async def turn(
-        self, kind: str, proxy: RoundRobinProxy, http: httpx.AsyncClient, cwd: Path, chats: list[int]
+        self,
+        kind: str,
+        round_no: int,
+        proxy: RoundRobinProxy,
+        http: httpx.AsyncClient,
+        cwd: Path,
+        chats: list[int],
     ) -> tuple[Phase, int]:
         procs = _processes(kind, self.api, self.database_url, proxy.url, cwd, self.processes)
         proxy.backends[:] = [f"http://127.0.0.1:{p.env['TELEGRAM_WEBHOOK_PORT']}{HOOK_PATH}" for p in procs]
@@ -206,9 +306,11 @@ class _Turns:
             await self._drive(2 * len(chats), [chat + WARMUP_CHATS for chat in chats])
             pids = [p.process.pid for p in procs if p.process is not None]
             proxy.routed.clear()
+            await self.profiler.start(kind, round_no, pids)
             cpu = sum(cpu_seconds(pid) for pid in pids)
             done, wall, requests = await self._drive(self.updates, chats)
             cpu = sum(cpu_seconds(pid) for pid in pids) - cpu
+            await self.profiler.stop()
             self.routed[kind] = [sum(1 for b, _ in proxy.routed if b == i) for i in range(len(procs))]
         finally:
             self.exit_codes += await asyncio.gather(*(p.stop() for p in procs if p.process is not None))
@@ -217,13 +319,14 @@ class _Turns:
 
 
 async def bench_processes(
-    users: int, updates: int, rounds: int, database_url: str, processes: int = 2
+    users: int, updates: int, rounds: int, database_url: str, processes: int = 2, profile: str = ""
 ) -> dict[str, Any]:
     from db import migrate
 
     migrate.upgrade(database_url)
     child, conn, base_url, token = await start_standin(_standin_process)
-    turns = _Turns(conn, _Address(token, base_url), database_url, processes, updates)
+    profiler = _Profiler(profile, ROOT / ".bench")
+    turns = _Turns(conn, _Address(token, base_url), database_url, processes, updates, profiler)
     samples: dict[str, list[Phase]] = {"bare": [], "whole": []}
     requests: dict[str, float] = {}
     chat_base = 1_000_000
@@ -236,7 +339,9 @@ async def bench_processes(
                             2 * WARMUP_CHATS
                         )  # fresh users each turn: both bots see the same script from the top
                         chats = list(range(chat_base, chat_base + users))
-                        phase, requests[kind] = await turns.turn(kind, proxy, http, Path(cwd), chats)
+                        phase, requests[kind] = await turns.turn(
+                            kind, round_no, proxy, http, Path(cwd), chats
+                        )
                         if round_no:
                             samples[kind].append(phase)
                         print(
@@ -246,6 +351,8 @@ async def bench_processes(
                         )
     finally:
         diverged, api_errors = await stop_standin(child, conn)
+    if profile:
+        print(profiler.report(), file=sys.stderr)
     result = summarize_turns(samples, requests, "postgresql", users, updates, rounds, int(diverged))
     return {
         **result,
