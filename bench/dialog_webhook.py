@@ -11,7 +11,8 @@ process; the Bot API stand-in runs in a process of its own and POSTs every updat
 several at once, as Telegram does. The stand-in also plays the users: 50 of them at once, each
 sending the next update of the "taps" script as soon as the answer to the previous one arrived
 (the first message or edit in that chat after the update was sent; both bots answer every update of
-this script with exactly one). Measured per turn: the CPU time of both bot processes from
+this script with exactly one), each user the same number of updates (updates ÷ users), so that both
+bots get exactly the same updates. Measured per turn: the CPU time of both bot processes from
 /proc/<pid>/stat between the first update and the last answer, divided by the updates; the warm-up
 before it is not counted, nor are the proxy and the stand-in (the same for both bots). Rounds, pairs
 and report fields as in `bench.dialog`; send limits lifted and the flood guard off there as here.
@@ -50,24 +51,32 @@ COMMANDS = {"whole": ("bot.cli", "run"), "bare": ("bench.bare_bot",)}
 # --- the users' side (the stand-in's process) ----------------------------------------------------
 @dataclass
 class _Run:
-    """One phase: `target` updates, each user's next one as soon as its previous one is answered."""
+    """One phase: each user's next update as soon as its previous one is answered, until every user
+    has sent its share of `target` (the same share for both bots: the same updates, the same mix)."""
 
     target: int
     driver: Driver
-    issued: int = 0
     done: int = 0
+    left: dict[int, int] = field(default_factory=dict)
     waiting: set[int] = field(default_factory=set)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
 
+    def start(self, chats: list[int]) -> None:
+        for i, chat in enumerate(chats):
+            self.left[chat] = self.target // len(chats) + (i < self.target % len(chats))
+        for chat in chats:
+            if self.left[chat]:
+                self.issue(chat)
+
     def issue(self, chat: int) -> None:
         self.waiting.add(chat)
-        self.issued += 1
+        self.left[chat] -= 1
         self.driver.next(chat)
 
     def answered(self, chat: int) -> None:
         self.waiting.discard(chat)
         self.done += 1
-        if self.issued < self.target:
+        if self.left[chat]:
             self.issue(chat)
         elif self.done == self.target:
             self.finished.set()
@@ -98,8 +107,7 @@ class DrivenStandIn(ObservedStandIn):
         self.run = run = _Run(target, self.driver)
         requests = self.requests
         started = time.perf_counter()
-        for chat in chats[:target]:
-            run.issue(chat)
+        run.start(chats)
         progress = -1
         while not run.finished.is_set() and run.done > progress:
             progress = run.done
