@@ -318,9 +318,9 @@ class _Turns:
             cpu = sum(cpu_seconds(pid) for pid in pids)
             done, wall, requests = await self._drive(self.updates, chats)
             cpu = sum(cpu_seconds(pid) for pid in pids) - cpu
-            await self.profiler.stop()
             self.routed[kind] = [sum(1 for b, _ in proxy.routed if b == i) for i in range(len(procs))]
         finally:
+            await self.profiler.stop()
             self.exit_codes += await asyncio.gather(*(p.stop() for p in procs if p.process is not None))
             self.log_errors += sum(_log_errors(p.stderr) for p in procs)
         return Phase(done, done=done, cpu=cpu, wall=wall), requests
