@@ -69,13 +69,16 @@ test-shifted: install-dev synapse
 
 # Benchmarks (minutes; never part of `make test`): results as ratios to same-run baselines in docs/benchmarks.md
 BENCH_OUT ?= .bench
-# e.g. BENCH_POSTGRES_URL=postgresql://127.0.0.1:5432/bench (an empty database) adds the dialog on PostgreSQL
+# e.g. BENCH_POSTGRES_URL=postgresql://127.0.0.1:5432/bench (an empty database) adds the dialog on PostgreSQL,
+# with one bot process and with two (webhook mode behind a round-robin proxy)
 BENCH_POSTGRES_URL ?=
 bench: install-dev
 	mkdir -p $(BENCH_OUT)
 	$(BIN)/python -m bench.dialog --json $(BENCH_OUT)/dialog.json
 	if [ -n "$(BENCH_POSTGRES_URL)" ]; then $(BIN)/python -m bench.dialog --rounds 3 \
 		--database-url "$(BENCH_POSTGRES_URL)" --json $(BENCH_OUT)/dialog_postgresql.json; fi
+	if [ -n "$(BENCH_POSTGRES_URL)" ]; then $(BIN)/python -m bench.dialog --rounds 3 --processes 2 \
+		--database-url "$(BENCH_POSTGRES_URL)" --json $(BENCH_OUT)/dialog_postgresql_2p.json; fi
 	$(BIN)/python -m bench.dialog --latency --json $(BENCH_OUT)/latency.json
 	$(BIN)/python -m bench.matching --json $(BENCH_OUT)/matching.json
 	$(BIN)/python -m bench.turn --json $(BENCH_OUT)/turn.json

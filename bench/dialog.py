@@ -1,6 +1,7 @@
 """Benchmark: the whole bot against a bare python-telegram-bot bot, same traffic, same Bot API stand-in.
 
-    .venv/bin/python -m bench.dialog [--users 50] [--updates 1400] [--rounds 2] [--json FILE]
+    .venv/bin/python -m bench.dialog [--users 50] [--updates 1000] [--rounds 5] [--json FILE]
+    .venv/bin/python -m bench.dialog --processes 2 --database-url postgresql://… [--rounds 3] [--json FILE]
     .venv/bin/python -m bench.dialog --latency [--users 20] [--json FILE]
 
 Absolute milliseconds on a shared two-core machine are not stable, so the number that counts is a
@@ -23,8 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
-import itertools
 import multiprocessing as mp
 import os
 import pstats
@@ -32,12 +33,13 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from bench.bare_bot import bare_application
 from bench.report import save
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,14 +68,18 @@ SCRIPTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("press", "nav:more"),
     ),
 }
-# what the bare bot shows: one question with as many buttons as a real one, in the same format
-BARE_OPTIONS = ("sit:a", "dist:a", "sec:a", "goal:a", "nav:back", "nav:more", "offer:a", "contact:a")
-BARE_TEXT = "✓ Antwort\n\nIn welchem Landkreis wohnen oder arbeiten Sie? Sie können auch Ihren Ort nennen."
 WARMUP = 60
 # the baselines: the bare bot on PTB's default client (the target's reference) and on the whole bot's client
 BARE_CLIENTS = {"bare": "httpx", "bare_aiohttp": "aiohttp"}
 KINDS = (*BARE_CLIENTS, "whole")
 TAP_EVERY = 2.0
+# the ratio run measures work, not waiting: send limits lifted, flood guard off (bot.settings fields)
+LIFTED: dict[str, Any] = {
+    "telegram_send_rate": 1e6,
+    "telegram_per_chat_rate": 1e6,
+    "telegram_per_chat_burst": 1000,
+    "flood_max_messages": 10**9,
+}
 
 
 # --- the users' side (child process) -------------------------------------------------------------
@@ -84,19 +90,10 @@ def _standin_process(conn: Connection) -> None:
 async def _serve_standin(conn: Connection) -> None:
     from tests.telegram_standin import BotApiStandIn
 
-    async with BotApiStandIn() as api:
-        driver = _Driver(api)
-        inbox: asyncio.Queue[Any] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-
-        def readable() -> None:
-            while conn.poll():
-                inbox.put_nowait(conn.recv())
-
-        loop.add_reader(conn.fileno(), readable)
+    async with BotApiStandIn() as api, contextlib.aclosing(pipe_messages(conn)) as inbox:
+        driver = Driver(api)
         conn.send(("ready", api.base_url, api.token))
-        while True:
-            message = await inbox.get()
+        async for message in inbox:
             if message[0] == "next":
                 driver.next(message[1])
             elif message[0] == "script":
@@ -107,11 +104,27 @@ async def _serve_standin(conn: Connection) -> None:
             elif message[0] == "stop":
                 conn.send(("stopped", driver.diverged))
                 break
+
+
+async def pipe_messages(conn: Connection) -> AsyncGenerator[Any, None]:
+    """The parent's commands, read without blocking the stand-in's event loop (it serves the bot)."""
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+
+    def readable() -> None:
+        while conn.poll():
+            inbox.put_nowait(conn.recv())
+
+    loop.add_reader(conn.fileno(), readable)
+    try:
+        while True:
+            yield await inbox.get()
+    finally:
         loop.remove_reader(conn.fileno())
 
 
 @dataclass
-class _Driver:
+class Driver:
     api: Any
     script: tuple[tuple[str, str], ...] = SCRIPTS["taps"]
     position: dict[int, int] = field(default_factory=dict)
@@ -145,47 +158,6 @@ class _Driver:
 
 
 # --- the bots (this process, measured) -----------------------------------------------------------
-def _bare_application(base_url: str, token: str, client: str = "httpx") -> Any:
-    """The reference: python-telegram-bot as its documentation shows it, nothing of ours.
-
-    `client="aiohttp"`: the same bot on the Bot API client the whole bot uses
-    (bot/telegram/aiohttp_request.py), so that a second ratio shows what our own code costs."""
-    from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-    from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
-
-    edits = itertools.count(1)
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(o.split(":")[0], callback_data=f"v1|q|{o}")
-                for o in BARE_OPTIONS[i : i + 2]
-            ]
-            for i in range(0, len(BARE_OPTIONS), 2)
-        ]
-    )
-
-    async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.message is not None
-        await update.message.reply_text(BARE_TEXT, reply_markup=keyboard)
-
-    async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
-        assert query is not None
-        await query.answer()
-        # a different text each time, as the real bot's next question is ("not modified" would raise)
-        await query.edit_message_text(f"{next(edits)}. {BARE_TEXT}", reply_markup=keyboard)
-
-    builder = ApplicationBuilder().token(token).base_url(f"{base_url.rstrip('/')}/bot")
-    if client == "aiohttp":
-        from bot.telegram.aiohttp_request import AiohttpRequest
-
-        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(1))
-    app = builder.concurrent_updates(True).job_queue(None).build()
-    app.add_handler(MessageHandler(filters.TEXT, on_text))
-    app.add_handler(CallbackQueryHandler(on_press))
-    return app
-
-
 class _Bot:
     """Starts/stops one of the two bots on the same stand-in (never both polling at once)."""
 
@@ -202,7 +174,7 @@ class _Bot:
         from telegram.ext import TypeHandler
 
         if self.kind in BARE_CLIENTS:
-            self.app = _bare_application(self.base_url, self.token, BARE_CLIENTS[self.kind])
+            self.app = bare_application(self.base_url, self.token, BARE_CLIENTS[self.kind])
             self.app.add_handler(TypeHandler(Update, on_done), group=1)
             await self.app.initialize()
             assert self.app.updater is not None
@@ -214,13 +186,6 @@ class _Bot:
         from bot.telegram.runtime import TelegramRuntime
         from db.engine import make_engine
 
-        lifted: dict[str, Any] = {
-            "telegram_send_rate": 1e6,
-            "telegram_per_chat_rate": 1e6,
-            "telegram_per_chat_burst": 1000,
-            "flood_max_messages": 10**9,
-        }
-
         settings = Settings(
             database_url=self.database_url,
             telegram_bot_token=self.token,
@@ -229,7 +194,7 @@ class _Bot:
             # the bare bot asks no web API and the stand-in serves only the Bot API: with the live
             # course search on, every results page waited for a timeout on the real Weiterbildungssuche
             course_search="off",
-            **({} if self.real_limits else lifted),
+            **({} if self.real_limits else LIFTED),
         )
         self.engine = make_engine(self.database_url)
         self.runtime = TelegramRuntime(settings, build_service(settings, self.engine))
@@ -250,7 +215,7 @@ class _Bot:
 
 
 @dataclass
-class _Phase:
+class Phase:
     target: int
     done: int = 0
     finished: asyncio.Event = field(default_factory=asyncio.Event)
@@ -263,7 +228,7 @@ class _Throughput:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.phase: _Phase | None = None
+        self.phase: Phase | None = None
         self.started = (0.0, 0.0)
 
     async def on_done(self, update: Any, context: Any) -> None:
@@ -278,8 +243,8 @@ class _Throughput:
         elif phase.done < phase.target:
             self.conn.send(("next", update.effective_chat.id))
 
-    async def run(self, target: int, chats: list[int]) -> _Phase:
-        self.phase = phase = _Phase(target)
+    async def run(self, target: int, chats: list[int]) -> Phase:
+        self.phase = phase = Phase(target)
         self.started = (time.process_time(), time.perf_counter())
         for chat in chats[:target]:
             self.conn.send(("next", chat))
@@ -298,20 +263,76 @@ def _calls(conn: Connection, methods: tuple[str, ...]) -> dict[str, int]:
 COUNTED = ("sendMessage", "editMessageText", "answerCallbackQuery", "sendDocument")
 
 
-async def _start_standin() -> tuple[Any, Connection, str, str]:
+async def start_standin(
+    target: Callable[[Connection], None] = _standin_process,
+) -> tuple[Any, Connection, str, str]:
+    """The stand-in in a process of its own, so that the bot's CPU is the bot's alone."""
     ctx = mp.get_context("spawn")
     parent_conn, child_conn = ctx.Pipe()
-    child = ctx.Process(target=_standin_process, args=(child_conn,), daemon=True)
+    child = ctx.Process(target=target, args=(child_conn,), daemon=True)
     child.start()
     _, base_url, token = parent_conn.recv()
     return child, parent_conn, base_url, token
 
 
-async def _stop_standin(child: Any, conn: Connection) -> int:
+async def stop_standin(child: Any, conn: Connection) -> Any:
     conn.send(("stop",))
-    _, diverged = conn.recv()
+    _, result = conn.recv()
     child.join(5)
-    return int(diverged)
+    return result
+
+
+def summarize(
+    samples: dict[str, list[Phase]],
+    requests: dict[str, float],
+    database: str,
+    users: int,
+    updates: int,
+    rounds: int,
+    diverged: int,
+) -> dict[str, Any]:
+    """The result of a ratio run, one process or two: `samples` are the measured turns of each bot in
+    the order they ran (bare, whole, bare, whole, …), `requests` the Bot API requests of its last turn."""
+
+    def cpu_ms(kind: str) -> float:
+        return statistics.median(p.cpu / p.target * 1000 for p in samples[kind])
+
+    def paired(value: Callable[[Phase], float], baseline: str = "bare") -> list[float]:
+        pairs = zip(samples[baseline], samples["whole"], strict=True)
+        return [value(w) / value(b) for b, w in pairs]
+
+    def cpu(p: Phase) -> float:
+        return p.cpu / p.target
+
+    def rate(kind: str) -> float:
+        return statistics.median(p.target / p.wall for p in samples[kind])
+
+    return {
+        "database": database,
+        "users": users,
+        "updates": updates,
+        "rounds": rounds,
+        "bare_cpu_ms": round(cpu_ms("bare"), 3),
+        "whole_cpu_ms": round(cpu_ms("whole"), 3),
+        # each turn of the whole bot against the bare bot's turn right before it (the machine's load
+        # changes over minutes; neighbours share it), then the median over the rounds
+        "cpu_ratio": round(statistics.median(paired(cpu)), 2),
+        "cpu_ratios": [round(r, 2) for r in paired(cpu)],
+        # the same against the bare bot on the whole bot's own Bot API client: what our code costs
+        "bare_aiohttp_cpu_ms": round(cpu_ms("bare_aiohttp"), 3),
+        "cpu_ratio_same_client": round(statistics.median(paired(cpu, "bare_aiohttp")), 2),
+        "cpu_ratios_same_client": [round(r, 2) for r in paired(cpu, "bare_aiohttp")],
+        # per round, to tell a slow whole-bot turn from a fast bare one when a pair stands out
+        "bare_cpu_ms_rounds": [round(p.cpu / p.target * 1000, 3) for p in samples["bare"]],
+        "bare_aiohttp_cpu_ms_rounds": [round(p.cpu / p.target * 1000, 3) for p in samples["bare_aiohttp"]],
+        "whole_cpu_ms_rounds": [round(p.cpu / p.target * 1000, 3) for p in samples["whole"]],
+        "bare_updates_per_s": round(rate("bare"), 1),
+        "whole_updates_per_s": round(rate("whole"), 1),
+        "throughput_ratio": round(statistics.median(paired(lambda p: p.target / p.wall)), 2),
+        "bare_requests_per_update": round(requests["bare"] / updates, 2),
+        "whole_requests_per_update": round(requests["whole"] / updates, 2),
+        "script_restarts": diverged,
+    }
 
 
 async def bench_ratio(
@@ -319,9 +340,9 @@ async def bench_ratio(
 ) -> dict[str, Any]:
     from db import migrate
 
-    child, conn, base_url, token = await _start_standin()
+    child, conn, base_url, token = await start_standin()
     conn.send(("script", "taps"))
-    samples: dict[str, list[_Phase]] = {kind: [] for kind in KINDS}
+    samples: dict[str, list[Phase]] = {kind: [] for kind in KINDS}
     requests: dict[str, float] = {}
     chat_base = 1000
     with tempfile.TemporaryDirectory() as tmp:
@@ -354,46 +375,10 @@ async def bench_ratio(
                     finally:
                         await bot.stop()
         finally:
-            diverged = await _stop_standin(child, conn)
+            diverged = int(await stop_standin(child, conn))
 
-    def cpu_ms(kind: str) -> float:
-        return statistics.median(p.cpu / p.target * 1000 for p in samples[kind])
-
-    def paired(value: Callable[[_Phase], float], baseline: str = "bare") -> list[float]:
-        pairs = zip(samples[baseline], samples["whole"], strict=True)
-        return [value(w) / value(b) for b, w in pairs]
-
-    def rate(kind: str) -> float:
-        return statistics.median(p.target / p.wall for p in samples[kind])
-
-    return {
-        "database": "postgresql" if url.startswith("postgres") else "sqlite",
-        "users": users,
-        "updates": updates,
-        "rounds": rounds,
-        "bare_cpu_ms": round(cpu_ms("bare"), 3),
-        "whole_cpu_ms": round(cpu_ms("whole"), 3),
-        # each turn of the whole bot against the bare bot's turn right before it (the machine's load
-        # changes over minutes; neighbours share it), then the median over the rounds
-        "cpu_ratio": round(statistics.median(paired(lambda p: p.cpu / p.target)), 2),
-        "cpu_ratios": [round(r, 2) for r in paired(lambda p: p.cpu / p.target)],
-        # the same, against the bare bot on the whole bot's own Bot API client: what our code costs
-        "bare_aiohttp_cpu_ms": round(cpu_ms("bare_aiohttp"), 3),
-        "cpu_ratio_same_client": round(
-            statistics.median(paired(lambda p: p.cpu / p.target, "bare_aiohttp")), 2
-        ),
-        "cpu_ratios_same_client": [round(r, 2) for r in paired(lambda p: p.cpu / p.target, "bare_aiohttp")],
-        # per round, to tell a slow whole-bot turn from a fast bare one when a pair stands out
-        "bare_cpu_ms_rounds": [round(p.cpu / p.target * 1000, 3) for p in samples["bare"]],
-        "bare_aiohttp_cpu_ms_rounds": [round(p.cpu / p.target * 1000, 3) for p in samples["bare_aiohttp"]],
-        "whole_cpu_ms_rounds": [round(p.cpu / p.target * 1000, 3) for p in samples["whole"]],
-        "bare_updates_per_s": round(rate("bare"), 1),
-        "whole_updates_per_s": round(rate("whole"), 1),
-        "throughput_ratio": round(statistics.median(paired(lambda p: p.target / p.wall)), 2),
-        "bare_requests_per_update": round(requests["bare"] / updates, 2),
-        "whole_requests_per_update": round(requests["whole"] / updates, 2),
-        "script_restarts": diverged,
-    }
+    database = "postgresql" if url.startswith("postgres") else "sqlite"
+    return summarize(samples, requests, database, users, updates, rounds, diverged)
 
 
 class _Taps:
@@ -424,7 +409,7 @@ class _Taps:
 
 
 async def _tap_latencies(kind: str, users: int, rounds: int, database_url: str) -> tuple[list[float], int]:
-    child, conn, base_url, token = await _start_standin()
+    child, conn, base_url, token = await start_standin()
     conn.send(("script", "whole_dialog"))
     taps = len(SCRIPTS["whole_dialog"]) * rounds
     harness = _Taps(conn)
@@ -434,7 +419,7 @@ async def _tap_latencies(kind: str, users: int, rounds: int, database_url: str) 
         await asyncio.gather(*(harness.user(5000 + i, taps, i * TAP_EVERY / users) for i in range(users)))
     finally:
         await bot.stop()
-        diverged = await _stop_standin(child, conn)
+        diverged = int(await stop_standin(child, conn))
     return sorted(s * 1000 for s in harness.latencies), diverged
 
 
@@ -478,9 +463,23 @@ def main(argv: list[str] | None = None) -> None:
         help="measured turns per bot (ratio: 5) / script rounds (latency: 2)",
     )
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
-    parser.add_argument("--profile", choices=("whole", "bare"), default="", help="cProfile one bot (stderr)")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="bot processes (ratio): 1 polls; 2 or more run in webhook mode behind a round-robin proxy "
+        "(PostgreSQL only, bench/dialog_webhook.py)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=("whole", "bare"),
+        default="",
+        help="cProfile one bot (stderr); with --processes 2: py-spy",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the result here")
     args = parser.parse_args(argv)
+    if args.processes > 1 and (args.latency or not (args.database_url or "").startswith("postgres")):
+        parser.error("--processes 2 measures the ratio on PostgreSQL: give --database-url postgresql://…")
     if args.latency:
         r = asyncio.run(bench_latency(args.users or 20, args.rounds or 2, args.database_url))
         print(
@@ -490,11 +489,25 @@ def main(argv: list[str] | None = None) -> None:
             f"{r['bare_latency_ms_p50']} ms, p95 {r['bare_latency_ms_p95']} ms"
         )
     else:
-        r = asyncio.run(
-            bench_ratio(args.users or 50, args.updates, args.rounds or 5, args.database_url, args.profile)
-        )
+        if args.processes > 1:
+            from bench.dialog_webhook import bench_processes
+
+            run = bench_processes(
+                args.users or 50,
+                args.updates,
+                args.rounds or 5,
+                args.database_url,
+                args.processes,
+                args.profile,
+            )
+        else:
+            run = bench_ratio(
+                args.users or 50, args.updates, args.rounds or 5, args.database_url, args.profile
+            )
+        r = asyncio.run(run)
         print(
-            f"dialog ({r['database']}, {r['users']} users at once): CPU per update whole bot "
+            f"dialog ({r['database']}, {r.get('processes', 1)} process(es), {r['users']} users at once): "
+            f"CPU per update whole bot "
             f"{r['whole_cpu_ms']} ms vs bare PTB bot {r['bare_cpu_ms']} ms = {r['cpu_ratio']}x; "
             f"{r['whole_updates_per_s']} vs {r['bare_updates_per_s']} updates/s "
             f"({r['throughput_ratio']}x); bare bot on aiohttp {r['bare_aiohttp_cpu_ms']} ms: "

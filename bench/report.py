@@ -43,27 +43,40 @@ def _met(ok: bool) -> str:
 
 def rows(results: Path) -> list[str]:
     out: list[str] = []
-    for name in ("dialog", "dialog_postgresql"):
+    for name in ("dialog", "dialog_postgresql", "dialog_postgresql_2p"):
         d = _load(results, name)
         if d is None:
             continue
-        db, users = d["database"], d["users"]
-        db += ", one process" if db == "postgresql" else ""
+        db, users, processes = d["database"], d["users"], d.get("processes", 1)
+        if processes > 1:  # bench/dialog_webhook.py
+            db += f", {processes} processes per bot (webhook, round-robin proxy)"
+            requests = "dialog: Bot API requests per update"
+            errors = f"; Bot API errors {sum(d['api_errors'].values())}, ERROR log lines {d['log_errors']}"
+        else:
+            db += ", one process" if db == "postgresql" else ""
+            requests = "dialog: Bot API requests per update (getUpdates aside)"
+            errors = ""
+        rounds = ""
+        if "whole_cpu_ms_rounds" in d:
+            rounds = (
+                f"; whole bot per round {', '.join(f'{v:.2f}' for v in d['whole_cpu_ms_rounds'])} ms "
+                f"(bare {', '.join(f'{v:.2f}' for v in d['bare_cpu_ms_rounds'])})"
+            )
         out += [
             f"| dialog: CPU per update, {users} users at once, {db} | "
             "bare PTB bot, same traffic and stand-in | "
             f"{d['cpu_ratio']} | ≤ 1.4 | {_met(d['cpu_ratio'] <= 1.4)} | whole bot {d['whole_cpu_ms']} ms, "
             f"bare {d['bare_cpu_ms']} ms; median of {d['rounds']} paired turns, each pair's ratio: "
-            f"{', '.join(str(r) for r in d.get('cpu_ratios', []))} |",
-            f"| dialog: CPU per update, {users} users at once, {db}, against the same bare bot on the whole "
-            "bot's Bot API client (aiohttp) | bare PTB bot on aiohttp | "
+            f"{', '.join(str(r) for r in d.get('cpu_ratios', []))}{rounds} |",
+            f"| dialog: CPU per update, {users} users at once, {db}, against the bare bot on the whole bot's "
+            "Bot API client | bare PTB bot on aiohttp | "
             f"{d['cpu_ratio_same_client']} | – | – | what our own code costs: bare on aiohttp "
             f"{d['bare_aiohttp_cpu_ms']} ms; pairs: "
             f"{', '.join(str(r) for r in d['cpu_ratios_same_client'])} |",
             f"| dialog: updates/s, {users} users at once, {db} | bare PTB bot | "
             f"{d['throughput_ratio']} | – | – | "
-            f"whole bot {d['whole_updates_per_s']}/s, bare {d['bare_updates_per_s']}/s |",
-            f"| dialog: Bot API requests per update (getUpdates aside), {db} | bare PTB bot | "
+            f"whole bot {d['whole_updates_per_s']}/s, bare {d['bare_updates_per_s']}/s{errors} |",
+            f"| {requests}, {db} | bare PTB bot | "
             f"{round(d['whole_requests_per_update'] / d['bare_requests_per_update'], 2)} | 1.0 | "
             f"{_met(d['whole_requests_per_update'] <= d['bare_requests_per_update'])} | "
             f"{d['whole_requests_per_update']} vs {d['bare_requests_per_update']} |",
@@ -118,11 +131,13 @@ def render(results: Path) -> str:
         "",
         "The dialog pairs scatter on a shared machine: a pair whose whole-bot turn ran while other work",
         "loaded the cores costs up to twice as much; the median of the pairs is the result.",
-        "PostgreSQL with two processes, load, memory and start-up are not part of this run.",
+        "The PostgreSQL rows are there when `make bench` had BENCH_POSTGRES_URL; load, memory and start-up",
+        "are not part of this run (their sections below are written by `bench.load` and `bench.startup`).",
         "",
         "Commands: `python -m bench.dialog` (ratio), `python -m bench.dialog --latency`,",
         "`python -m bench.matching`, `python -m bench.turn`; each takes `--json FILE`, `bench.dialog` also",
-        "`--database-url postgresql://…` and `--profile whole`.",
+        "`--database-url postgresql://…`, `--processes 2` (two webhook processes per bot, PostgreSQL) and",
+        "`--profile whole` (cProfile; with `--processes 2` py-spy).",
         "",
     ]
     before_after = ROOT / "bench" / "before_after.md"

@@ -12,12 +12,13 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Protocol
 
 import aiohttp
 import httpx
 from aiohttp import web
 
-from tests.telegram_standin import BotApiStandIn, free_port
+from tests.telegram_standin import free_port
 
 SECRET = "multi_process-Secret1"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -74,8 +75,10 @@ class RoundRobinProxy:
 
 
 class BotProcess:
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.env, self.cwd = env, cwd
+    """`bildungslotse run` (or, for bench/dialog_webhook.py, another module given as `command`)."""
+
+    def __init__(self, env: dict[str, str], cwd: Path, command: tuple[str, ...] = ("bot.cli", "run")) -> None:
+        self.env, self.cwd, self.command = env, cwd, command
         self.health = f"http://127.0.0.1:{env['HTTP_PORT']}/healthz"
         self.process: asyncio.subprocess.Process | None = None
         self.stderr = b""
@@ -84,8 +87,7 @@ class BotProcess:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.cli",
-            "run",
+            *self.command,
             env=self.env,
             cwd=self.cwd,
             stdout=asyncio.subprocess.DEVNULL,
@@ -113,7 +115,16 @@ class BotProcess:
         return self.process.returncode or 0
 
 
-def bot_env(api: BotApiStandIn, database_url: str, public_url: str, **extra: str) -> dict[str, str]:
+class ApiAddress(Protocol):
+    """Where the Bot API is: the stand-in itself, or its address when it runs in another process."""
+
+    token: str
+
+    @property
+    def base_url(self) -> str: ...
+
+
+def bot_env(api: ApiAddress, database_url: str, public_url: str, **extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
