@@ -69,7 +69,9 @@ class RecordingSender:
     sent: list[tuple[str, str]] = field(default_factory=list)
     calls: int = 0
 
-    async def send(self, external_id: str, replies: Sequence[Reply]) -> DeliveryResult:
+    async def send(
+        self, external_id: str, replies: Sequence[Reply], *, personal: bool = False
+    ) -> DeliveryResult:
         self.calls += 1
         result = self.script(external_id, self.calls) if self.script else None
         if result is not None and result.status is not DeliveryStatus.SENT:

@@ -213,7 +213,7 @@ async def test_a_crash_between_messages_loses_nothing_and_repeats_nothing(engine
     platform = RecordingSender()
     first = RecordingSender()
 
-    async def send_then_die(external_id: str, replies: object) -> DeliveryResult:
+    async def send_then_die(external_id: str, replies: object, personal: bool = False) -> DeliveryResult:
         if len(first.sent) == 15:
             await hang()
         result = await RecordingSender.send(first, external_id, replies)  # type: ignore[arg-type]
@@ -246,7 +246,7 @@ async def test_the_message_in_flight_at_a_crash_is_sent_again_not_lost(engine: s
     crashed = asyncio.Event()
     first = RecordingSender()
 
-    async def accepted_then_die(external_id: str, replies: object) -> DeliveryResult:
+    async def accepted_then_die(external_id: str, replies: object, personal: bool = False) -> DeliveryResult:
         await RecordingSender.send(first, external_id, replies)  # type: ignore[arg-type]
         if len(first.sent) == 3:
             crashed.set()
