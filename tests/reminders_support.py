@@ -100,6 +100,7 @@ def add_subscribers(
     *,
     transport: str = "telegram",
     first_id: int = 1000,
+    personal: bool = False,
     **profile: str | None,
 ) -> list[str]:
     """`count` active users with an active subscription; returns their external ids."""
@@ -116,6 +117,7 @@ def add_subscribers(
                 situation=profile.get("situation"),
                 district=profile.get("district"),
                 sector=profile.get("sector"),
+                personal=personal,
             )
             for u in users
         )
