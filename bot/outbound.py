@@ -19,6 +19,7 @@ class DeliveryStatus(StrEnum):
     BLOCKED = "blocked"  # the user blocked the bot / left: deactivate, never retry
     RETRY = "retry"  # rate limited or temporary fault: try again after `retry_after` seconds
     FAILED = "failed"  # permanent error for this message (e.g. bad request): do not retry
+    SKIPPED = "skipped"  # not sent on purpose (a personal message, the chat is shared now): never retried
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +30,15 @@ class DeliveryResult:
 
 
 class Sender(Protocol):
+    """`personal=True`: the message is for the one person the chat was private with (a reminder of
+    a subscription made there). A sender that finds the chat shared now must not send it and
+    answers SKIPPED: the last check before a message could reach people who never subscribed."""
+
     transport: str
 
-    async def send(self, external_id: str, replies: Sequence[Reply]) -> DeliveryResult: ...
+    async def send(
+        self, external_id: str, replies: Sequence[Reply], *, personal: bool = False
+    ) -> DeliveryResult: ...
 
 
 class Runtime(Protocol):

@@ -83,6 +83,7 @@ class Claimed:
     user_active: bool
     subscribed: bool
     broadcast_id: int | None = None
+    personal: bool = False  # the subscription was made in a private chat: for that person only
 
 
 @dataclass
@@ -346,6 +347,7 @@ def claim_due(
             col(User.language),
             col(User.active),
             col(Subscription.active),
+            col(Subscription.personal),
         )
         .join(User, col(User.id) == col(Delivery.user_id))
         .outerjoin(Subscription, col(Subscription.user_id) == col(Delivery.user_id))
@@ -366,8 +368,9 @@ def claim_due(
             user_active=bool(user_active),
             subscribed=bool(sub_active),
             broadcast_id=d.broadcast_id,
+            personal=bool(personal),
         )
-        for d, external_id, language, user_active, sub_active in rows
+        for d, external_id, language, user_active, sub_active, personal in rows
     ]
 
 

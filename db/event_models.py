@@ -82,7 +82,10 @@ class Subscription(SQLModel, table=True):
     subscribed_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     ended_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
-    end_reason: str | None = Field(default=None, max_length=16)  # "stop" or "blocked"
+    end_reason: str | None = Field(default=None, max_length=16)  # "stop", "blocked" or "shared"
+    # made in a private chat with one person: its messages are for that person only, so they are
+    # never sent into a room that has more members (bot/matrix/sharing.py, the senders' check)
+    personal: bool = Field(default=False)
 
 
 BROADCAST_MAX_TEXT = 2000

@@ -227,11 +227,13 @@ def subscribe(
     situation: str | None,
     district: str | None,
     sector: str | None,
+    personal: bool = False,
 ) -> tuple[Subscription, bool]:
     """Creates or re-activates the user's subscription with a copy of the profile.
 
     Returns (subscription, created_now); an active subscription is returned unchanged.
-    Re-subscribing counts as new: lead times already past are not sent afterwards.
+    Re-subscribing counts as new: lead times already past are not sent afterwards. `personal`:
+    subscribed in a private chat, so its messages are for that one person only.
     """
     sub = get_subscription(session, user_id)
     if sub is not None and sub.active:
@@ -243,6 +245,7 @@ def subscribe(
     sub.updated_at = now
     sub.ended_at = None
     sub.end_reason = None
+    sub.personal = personal
     sub.situation, sub.district, sub.sector = situation, district, sector
     session.add(sub)
     session.flush()
@@ -275,6 +278,16 @@ def end_subscription(session: Session, user_id: int, now: dt.datetime, reason: s
     )
     session.flush()
     return True
+
+
+def pause_personal_subscription(session: Session, user_id: int, now: dt.datetime) -> bool:
+    """The chat it was made in is no longer private: a personal subscription ends ("shared") and
+    nothing queued is sent; True if there was one. It stays ended until the person subscribes
+    again, see bot/matrix/sharing.py for why it does not resume by itself."""
+    sub = get_subscription(session, user_id)
+    if sub is None or not sub.active or not sub.personal:
+        return False
+    return end_subscription(session, user_id, now, reason="shared")
 
 
 def active_subscribers(session: Session) -> list[Subscriber]:

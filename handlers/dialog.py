@@ -16,9 +16,9 @@ from handlers.catalogue import normalise_language, t
 from handlers.state import SLOT_STEPS, ConversationState, PlaceCandidate, Step
 from handlers.turn import Link, Option, Reply, Turn, TurnKind
 from knowledge.base import KnowledgeBase
+from knowledge.contacts import nearby_contacts
 from knowledge.language import detect_language
 from knowledge.matching import Match, Profile, closed_asked_for
-from knowledge.schema import Institution
 from knowledge.understanding import Understanding, understand
 from knowledge.vocabulary import GOALS_BY_SITUATION, District, Goal, Sector, Situation
 
@@ -495,20 +495,21 @@ class _Dialog:
         return Reply(text, options=tuple(options), question=True)
 
     def district_contacts(self) -> None:
-        district = self.state.district
+        """In or for the user's district first, then what fits their situation and sector, then the
+        rest (`knowledge.contacts`); each contact says why it is listed."""
+        s = self.state
+        district = s.district
         if district is None or district is District.AUSSERHALB:
             header = self.t("contact.outside_header")
-            insts = [i for i in self.kb.institutions.values() if i.districts == "all"]
         else:
             header = self.t("contact.district_header", district=render.label(self.lang, "district", district))
-            local = [
-                i for i in self.kb.institutions.values() if i.districts != "all" and district in i.districts
-            ]
-            insts = local + [i for i in self.kb.institutions.values() if i.districts == "all"]
+        contacts = nearby_contacts(
+            self.kb.institutions.values(), self.kb.offers, district, s.situation, s.sector, limit=MAX_CONTACTS
+        )
         lines = [header]
         links: list[Link] = []
-        for inst in _counselling_first(insts)[:MAX_CONTACTS]:
-            text, inst_links = render.institution_contact(self.lang, inst)
+        for contact in contacts:
+            text, inst_links = render.nearby_contact(self.lang, contact)
             lines.append(text)
             links.extend(inst_links)
         options = [Option("nav:results", self.t("option.results"))] if self.state.step is Step.RESULTS else []
@@ -533,19 +534,6 @@ class _Dialog:
             Option(f"edit:{slot.value}", self.t(f"option.edit_{slot.value}")) for slot in SLOT_STEPS
         )
         self.out.append(Reply("\n".join(lines), options=options, question=True))
-
-
-COUNSELLING_KINDS = ("agentur", "jobcenter", "kammer", "behörde", "landkreis", "kommune", "beratung")
-
-
-def _counselling_first(insts: list[Institution]) -> list[Institution]:
-    """Public counselling bodies first (they are who people should call), then the rest."""
-
-    def key(inst: Institution) -> tuple[int, str]:
-        kind = inst.kind.lower()
-        return (0 if any(k in kind for k in COUNSELLING_KINDS) else 1, inst.name)
-
-    return sorted(insts, key=key)
 
 
 def with_language(state: ConversationState, hint: str | None) -> ConversationState:

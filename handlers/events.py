@@ -202,9 +202,16 @@ def _organisers(ctx: FeatureContext, events: Sequence[Event]) -> dict[str, str]:
 
 
 def _subscription(ctx: FeatureContext) -> Subscription | None:
+    """The active subscription. One made in a private chat that is shared now (a Matrix room with
+    a newcomer, not yet noticed by the transport) is paused here too and shown to nobody."""
     assert ctx.user.id is not None
     sub = repo.get_subscription(ctx.session, ctx.user.id)
-    return sub if sub is not None and sub.active else None
+    if sub is None or not sub.active:
+        return None
+    if sub.personal and not ctx.private:
+        repo.pause_personal_subscription(ctx.session, ctx.user.id, ctx.turn.at)
+        return None
+    return sub
 
 
 def _option_parts(option_id: str) -> tuple[str, str, str]:
@@ -319,7 +326,8 @@ def manage_subscription(ctx: FeatureContext) -> list[Reply]:
 
 def _start(ctx: FeatureContext) -> list[Reply]:
     assert ctx.user.id is not None
-    sub, _ = repo.subscribe(ctx.session, ctx.user.id, ctx.turn.at, **_profile(ctx))
+    _subscription(ctx)  # a personal one seen from a shared chat pauses before a new one starts
+    sub, _ = repo.subscribe(ctx.session, ctx.user.id, ctx.turn.at, personal=ctx.private, **_profile(ctx))
     replies = _view(ctx, sub, "abo.done")
     upcoming = repo.upcoming_for_profile(
         ctx.session,

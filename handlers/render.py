@@ -6,6 +6,7 @@ from handlers.catalogue import t
 from handlers.dates import date_text
 from handlers.turn import Link
 from knowledge.base import KnowledgeBase
+from knowledge.contacts import Contact
 from knowledge.matching import Match, Reason
 from knowledge.schema import Amount, Institution, Offer, OfferStatus
 
@@ -22,7 +23,7 @@ def reason_text(lang: str, reason: Reason) -> str:
             return t(lang, reason.key, audience=label(lang, "audience", reason.value))
         case "reason.goal":
             return t(lang, reason.key, goal=label(lang, "goal", reason.value))
-        case "reason.district" | "reason.region":
+        case "reason.district" | "reason.region" | "contact.reason.district":
             return t(lang, reason.key, district=label(lang, "district", reason.value))
         case "reason.sector":
             return t(lang, reason.key, sector=label(lang, "sector", reason.value))
@@ -98,8 +99,17 @@ def offer_details(lang: str, kb: KnowledgeBase, offer: Offer) -> str:
     return "\n\n".join(parts)
 
 
-def institution_contact(lang: str, inst: Institution) -> tuple[str, tuple[Link, ...]]:
+def nearby_contact(lang: str, contact: Contact) -> tuple[str, tuple[Link, ...]]:
+    """A contact of "Beratung in meiner Nähe": its "Warum:" line says why it is listed (and so
+    why it stands where it does), then how to reach it."""
+    why = REASON_SEPARATOR.join(reason_text(lang, r) for r in contact.reasons)
+    return institution_contact(lang, contact.institution, why=why)
+
+
+def institution_contact(lang: str, inst: Institution, why: str = "") -> tuple[str, tuple[Link, ...]]:
     lines = [t(lang, "contact.header", name=inst.name)]
+    if why:
+        lines.append(t(lang, "contact.why", reasons=why))
     if inst.address:
         lines.append(t(lang, "contact.address", address=inst.address))
     if inst.phone:

@@ -69,7 +69,9 @@ class RecordingSender:
     sent: list[tuple[str, str]] = field(default_factory=list)
     calls: int = 0
 
-    async def send(self, external_id: str, replies: Sequence[Reply]) -> DeliveryResult:
+    async def send(
+        self, external_id: str, replies: Sequence[Reply], *, personal: bool = False
+    ) -> DeliveryResult:
         self.calls += 1
         result = self.script(external_id, self.calls) if self.script else None
         if result is not None and result.status is not DeliveryStatus.SENT:
@@ -98,6 +100,7 @@ def add_subscribers(
     *,
     transport: str = "telegram",
     first_id: int = 1000,
+    personal: bool = False,
     **profile: str | None,
 ) -> list[str]:
     """`count` active users with an active subscription; returns their external ids."""
@@ -114,6 +117,7 @@ def add_subscribers(
                 situation=profile.get("situation"),
                 district=profile.get("district"),
                 sector=profile.get("sector"),
+                personal=personal,
             )
             for u in users
         )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.dialog import PAGE_SIZE
-from handlers.state import Step
+from handlers import render
+from handlers.dialog import MAX_CONTACTS, PAGE_SIZE
+from handlers.state import ConversationState, Step
 from knowledge.base import KnowledgeBase
-from knowledge.vocabulary import GOALS_BY_SITUATION, District, Situation
+from knowledge.schema import OfferStatus
+from knowledge.vocabulary import GOALS_BY_SITUATION, REGION_DISTRICTS, District, Sector, Situation
 from tests.dialog_driver import DialogDriver
 
 SITUATION_BUTTON = {
@@ -237,3 +239,151 @@ def test_district_contacts_name_local_counselling(user: DialogDriver) -> None:
     user.press("Beratung in meiner Nähe")
     assert "Landkreis Lüchow-Dannenberg" in user.text_out
     assert "Jobcenter" in user.text_out
+
+
+def _contact_blocks(text: str) -> dict[str, str]:
+    """The listed contacts of "Beratung in meiner Nähe" in the order shown: name -> its block."""
+    blocks = text.split("\n\n")[1:]
+    shown: dict[str, str] = {}
+    for block in blocks:
+        first, *rest = block.split("\n")
+        assert first.startswith(("Kontakt: ", "Contact: ")), block
+        shown[first.split(": ", 1)[1]] = "\n".join(rest)
+    return shown
+
+
+def _why(block: str, prefix: str = "Warum: ") -> list[str]:
+    [line] = [line for line in block.split("\n") if line.startswith(prefix)]
+    return line.removeprefix(prefix).split(" · ")
+
+
+def test_near_me_in_uelzen_lists_the_districts_own_bodies_before_region_wide_ones(user: DialogDriver) -> None:
+    _results_for(user, "Arbeitsuchend", "Uelzen", "Weiß ich noch nicht", "Umschulung")
+    user.press("Beratung in meiner Nähe")
+    assert user.text_out.startswith("Persönliche Beratung im Landkreis Uelzen:")
+    shown = _contact_blocks(user.text_out)
+    assert list(shown) == [
+        # in or for the district, counselling bodies first
+        "Jobcenter Landkreis Uelzen",
+        "Koordinierungsstelle Frau & Wirtschaft Lüneburg.Uelzen (Träger feffa e. V.)",
+        "Kreisvolkshochschule (KVHS) Uelzen/Lüchow-Dannenberg",
+        "Pro-Aktiv-Center (PACE) Uelzen",
+        # then region-wide bodies with something for job seekers
+        "Agentur für Arbeit Lüneburg-Uelzen",
+        "IHK Lüneburg-Wolfsburg (IHKLW)",
+    ]
+    assert _why(shown["Pro-Aktiv-Center (PACE) Uelzen"]) == [
+        "zuständig für den Landkreis Uelzen",
+        "für Arbeitsuchende",
+    ]
+    assert _why(shown["Agentur für Arbeit Lüneburg-Uelzen"]) == ["für Arbeitsuchende", "für die ganze Region"]
+
+
+def test_near_me_for_a_craftsman_names_the_trade_behind_the_district(user: DialogDriver) -> None:
+    _results_for(user, "Beschäftigt", "Uelzen", "Handwerk", "Aufstieg")
+    user.press("Beratung in meiner Nähe")
+    shown = _contact_blocks(user.text_out)
+    assert list(shown)[:2] == [
+        "Koordinierungsstelle Frau & Wirtschaft Lüneburg.Uelzen (Träger feffa e. V.)",
+        "Kreisvolkshochschule (KVHS) Uelzen/Lüchow-Dannenberg",
+    ]
+    # the handicraft chamber's centres before the general agency: their offers name the trade
+    assert list(shown)[2:5] == [
+        "Kompetenzzentrum für Nutzfahrzeug- und Landmaschinentechnik Lüneburg",
+        "Technologiezentrum der Handwerkskammer (TZH) Lüneburg",
+        "Agentur für Arbeit Lüneburg-Uelzen",
+    ]
+    assert _why(shown["Technologiezentrum der Handwerkskammer (TZH) Lüneburg"]) == [
+        "für Beschäftigte",
+        "Branche: Handwerk",
+        "für die ganze Region",
+    ]
+    # schools and the job centre of the district are for other situations: not on a list of six
+    assert not {"BBS I Uelzen", "Jobcenter Landkreis Uelzen"} & set(shown)
+
+
+def test_near_me_for_a_business_in_luechow_dannenberg(user: DialogDriver) -> None:
+    _results_for(user, "Arbeitgeber", "Lüchow-Dannenberg", "Weiß ich noch nicht", "Fachkräfte")
+    user.press("Beratung in meiner Nähe")
+    shown = _contact_blocks(user.text_out)
+    assert list(shown) == [
+        "Landkreis Lüchow-Dannenberg",
+        "Agentur Wendlandleben (Landkreis Lüchow-Dannenberg)",
+        "Arbeitgeber-Service der Agentur für Arbeit Lüneburg-Uelzen",
+        "Handwerkskammer Braunschweig-Lüneburg-Stade (HWK BLS)",
+        "IHK Lüneburg-Wolfsburg (IHKLW)",
+        "Landwirtschaftliches Bildungszentrum (LBZ) Echem",
+    ]
+    assert _why(shown["Agentur Wendlandleben (Landkreis Lüchow-Dannenberg)"]) == [
+        "zuständig für den Landkreis Lüchow-Dannenberg",
+        "für Arbeitgeber und Betriebe",
+    ]
+    assert _why(shown["IHK Lüneburg-Wolfsburg (IHKLW)"]) == [
+        "für Arbeitgeber und Betriebe",
+        "für die ganze Region",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answers", "district"),
+    [
+        (("Arbeitsuchend", "Uelzen", "Weiß ich noch nicht", "Umschulung"), District.UELZEN),
+        (("Schule", "Lüneburg", "Handel", "Ausbildung"), District.LUENEBURG),
+        (("Wiedereinstieg", "Harburg", "Weiß ich noch nicht", "Weiterbildung"), District.HARBURG),
+        (("Beschäftigt", "Lüchow-Dannenberg", "Landwirtschaft", "Aufstieg"), District.LUECHOW_DANNENBERG),
+    ],
+)
+def test_every_near_me_contact_says_truthfully_why_it_is_listed(
+    user: DialogDriver, kb: KnowledgeBase, answers: tuple[str, ...], district: District
+) -> None:
+    _results_for(user, *answers)
+    user.press("Beratung in meiner Nähe")
+    situation = user.state.situation
+    sector = None if user.state.sector is Sector.UNBEKANNT else user.state.sector
+    by_name = {i.name: i for i in kb.institutions.values()}
+    shown = _contact_blocks(user.text_out)
+    assert len(shown) == MAX_CONTACTS
+    region_seen = False
+    for name, block in shown.items():
+        inst = by_name[name]
+        why = _why(block)
+        region_wide = inst.districts == "all" or set(REGION_DISTRICTS) <= set(inst.districts)
+        assert inst.districts == "all" or district in inst.districts
+        assert ("zuständig für den " + render.label("de", "district", district) in why) is not region_wide
+        assert region_wide is ("für die ganze Region" in why or "überregional (Land oder Bund)" in why)
+        serves = [
+            o
+            for o in kb.offers
+            if o.provider == inst.id
+            and o.status is OfferStatus.CURRENT
+            and situation in o.situations
+            and o.serves_district(district)
+            and (sector is None or o.sectors == "all" or sector in o.sectors)
+        ]
+        assert (render.label("de", "audience", situation) in why) is bool(serves), name
+        named_sector = sector is not None and any(o.sectors != "all" for o in serves)
+        assert any(w.startswith("Branche: ") for w in why) is named_sector, name
+        if named_sector:
+            assert f"Branche: {render.label('de', 'sector', sector)}" in why, name
+        # a region-wide contact never stands before a district one that fits
+        if region_wide:
+            region_seen = True
+        elif serves:
+            assert not region_seen, name
+
+
+def test_near_me_in_english_explains_each_contact(kb: KnowledgeBase) -> None:
+    user = DialogDriver(kb, state=ConversationState(language="en", language_source="chosen"))
+    _results_for(user, "Looking for work", "Uelzen", "know yet", "Retraining")
+    user.press("Advice near me")
+    assert user.text_out.startswith("Advice in person in the district of Uelzen:")
+    shown = _contact_blocks(user.text_out)
+    assert next(iter(shown)) == "Jobcenter Landkreis Uelzen"
+    assert _why(shown["Jobcenter Landkreis Uelzen"], "Why: ") == [
+        "serves the district of Uelzen",
+        "for job seekers",
+    ]
+    assert _why(shown["Agentur für Arbeit Lüneburg-Uelzen"], "Why: ") == [
+        "for job seekers",
+        "for the whole region",
+    ]

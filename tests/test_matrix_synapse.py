@@ -27,6 +27,7 @@ from bot.conversation import ConversationService
 from bot.matrix import state
 from bot.matrix.runtime import MatrixRuntime
 from bot.matrix.sender import MatrixSender
+from bot.matrix.sharing import SHARED_ROOM
 from bot.outbound import DeliveryStatus
 from bot.ratelimit import RateLimiter
 from bot.reminders.dispatcher import Dispatcher
@@ -35,7 +36,7 @@ from bot.runner import serve
 from bot.settings import Settings
 from db.audit import AuditEntry
 from db.engine import make_engine, session_scope
-from db.event_models import Subscription
+from db.event_models import Delivery, Subscription
 from db.events import upsert_events
 from db.matrix_models import MatrixRoom
 from db.models import Profile, User
@@ -631,3 +632,91 @@ async def test_in_a_room_of_three_data_and_admin_confirmations_stay_personal(
         assert [tuple(a) for a in actions] == [(f"matrix:{person.user_id}", "event_cancel")]
     finally:
         await newcomer.stop()
+
+
+def subscription_of(engine: sa.Engine, room_id: str) -> Subscription | None:
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.transport == "matrix", User.external_id == room_id)).one()
+        return session.exec(select(Subscription).where(Subscription.user_id == user.id)).first()
+
+
+async def test_a_direct_chat_that_gets_a_third_member_pauses_personal_reminders(
+    world: Callable[..., Any],
+    synapse: Synapse,  # noqa: F811
+) -> None:
+    """Subscribed in a direct chat; a newcomer joins: the room is told once, neutrally, that personal
+    reminders are paused; a reminder that is due anyway is skipped at send time (marked, not
+    retried); after the newcomer leaves they stay paused until the person subscribes again."""
+    bot, person, bot_account = await world()
+    room = await person.create_room(invite=[bot_account.user_id])
+    await person.next_message(room)  # greeting
+    await person.say(room, "!abo")
+    await bot_says(person, room, bot_account.user_id, t("de", "option.abo_yes"))
+    await person.say(room, "1")  # "Ja, erinnern"
+    await bot_says(person, room, bot_account.user_id, t("de", "abo.done"))
+    sub = subscription_of(bot.engine, room)
+    assert sub is not None and sub.active and sub.personal
+    now = utcnow()
+    with session_scope(bot.engine) as session:
+        upsert_events(
+            session,
+            [
+                EventIn(
+                    id="ev-private",
+                    title="Infotag Pflege",
+                    start=now + dt.timedelta(hours=23),
+                    place="Uelzen",
+                )
+            ],
+            now - dt.timedelta(days=3),
+        )
+
+    newcomer = Person(synapse, synapse.register())
+    await newcomer.start()
+    try:
+        await person.invite(room, newcomer.user_id)
+        await newcomer.client.join(room)
+        # joining shows the room's history first; the notice says nothing of what was subscribed
+        paused = t("de", "matrix.reminders_paused", p="!")
+        assert (await bot_says(newcomer, room, bot_account.user_id, paused)).body == paused
+        sub = subscription_of(bot.engine, room)
+        assert sub is not None and not sub.active and sub.end_reason == "shared"
+
+        await newcomer.say(room, "!profil")  # answered: the bot has seen the join as well
+        answer = await bot_says(newcomer, room, bot_account.user_id)  # the next word of the bot: told once
+        assert t("de", "profile.empty", p="!") in answer.body
+        # the safety net: a personal subscription the runtime has not paused yet (simulated) is due
+        with session_scope(bot.engine) as session:
+            missed = session.get(Subscription, sub.id)
+            assert missed is not None
+            missed.active, missed.subscribed_at = True, now - dt.timedelta(days=2)  # the 1-day lead is due
+            session.add(missed)
+        assert bot.runtime is not None
+        rules = ReminderRules(leads=(dt.timedelta(days=1),), quiet=None)
+        dispatcher = Dispatcher(bot.engine, {"matrix": bot.runtime.sender}, rules)
+        _plan, report = await dispatcher.run_once()
+        assert (report.sent, report.skipped, report.retried) == (0, 1, 0)
+        with Session(bot.engine) as session:
+            [row] = session.exec(select(Delivery)).all()
+        assert (row.status, row.detail, row.attempts) == ("skipped", SHARED_ROOM, 1)
+        _plan, again = await dispatcher.run_once()
+        assert again.total == 0  # a skipped row is done: not retried
+        await bot.runtime.sender.deliver(room, [Reply("Kontrollnachricht")])
+        assert (await bot_says(newcomer, room, bot_account.user_id, "")).body == "Kontrollnachricht"
+        with session_scope(bot.engine) as session:
+            again_missed = session.get(Subscription, sub.id)
+            assert again_missed is not None
+            again_missed.active, again_missed.end_reason = False, "shared"
+            session.add(again_missed)
+
+        await newcomer.leave(room)
+        await person.wait_member(room, newcomer.user_id, "leave")
+    finally:
+        await newcomer.stop()
+    # 1:1 again: still paused, the person decides; "!abo" offers a new subscription, made private again
+    await person.say(room, "!abo")
+    await bot_says(person, room, bot_account.user_id, t("de", "option.abo_yes"))
+    await person.say(room, "1")
+    await bot_says(person, room, bot_account.user_id, t("de", "abo.done"))
+    sub = subscription_of(bot.engine, room)
+    assert sub is not None and sub.active and sub.personal

@@ -12,6 +12,7 @@ from bot.app import build_features, feature_settings
 from bot.conversation import ConversationService
 from bot.settings import load_settings
 from db.engine import make_engine, session_scope
+from db.event_models import Subscription
 from db.models import Profile, User
 from db.privacy import purge_inactive
 from db.schema import metadata
@@ -257,3 +258,38 @@ def test_a_newcomer_alone_in_a_former_direct_room_gets_nothing_of_the_earlier_pe
         profile = s.get(Profile, _user_id(service.engine, room))
         assert profile is None or (profile.situation, profile.district) == (None, None)
     assert say("@a:example.org", command="meinedaten")[0].attachment is not None  # A alone again
+
+
+def test_in_a_former_direct_room_the_earlier_persons_subscription_is_shown_to_nobody(
+    sqlite_url: str, kb: KnowledgeBase
+) -> None:
+    """A subscribed in the direct room; B is in the room now and asks for "!abo" before the transport
+    noticed the newcomer: B gets the plain offer, nothing of A's subscription, and A's pauses."""
+    from handlers.catalogue import t
+
+    service = _service(sqlite_url, kb)
+    room = "!dm2:example.org"
+
+    def say(sender: str, private: bool, **kw: object) -> list:  # type: ignore[type-arg]
+        kind = TurnKind.COMMAND if "command" in kw else TurnKind.OPTION
+        return service.handle_sync(make_turn("matrix", room, kind, sender_id=sender, private=private, **kw))
+
+    say("@a:example.org", True, command="start")
+    say("@a:example.org", True, option_id="sit:beschaeftigt")
+    say("@a:example.org", True, option_id="abo:start")
+    with Session(service.engine) as s:
+        sub = s.execute(sa.select(Subscription)).scalar_one()
+    assert sub.active and sub.personal
+
+    replies = say("@b:example.org", False, command="abo")
+    shown = "\n".join(r.text for r in replies)
+    assert t("de", "situation.beschaeftigt") not in shown  # A's profile is not on B's screen
+    assert [o.id for r in replies for o in r.options][:1] == ["abo:start"]  # just the offer
+    with Session(service.engine) as s:
+        sub = s.execute(sa.select(Subscription)).scalar_one()
+    assert not sub.active and sub.end_reason == "shared"
+    # B subscribes for the room: a group subscription, served in the room as before
+    say("@b:example.org", False, option_id="abo:start")
+    with Session(service.engine) as s:
+        sub = s.execute(sa.select(Subscription)).scalar_one()
+    assert sub.active and not sub.personal

@@ -213,7 +213,7 @@ async def test_a_crash_between_messages_loses_nothing_and_repeats_nothing(engine
     platform = RecordingSender()
     first = RecordingSender()
 
-    async def send_then_die(external_id: str, replies: object) -> DeliveryResult:
+    async def send_then_die(external_id: str, replies: object, personal: bool = False) -> DeliveryResult:
         if len(first.sent) == 15:
             await hang()
         result = await RecordingSender.send(first, external_id, replies)  # type: ignore[arg-type]
@@ -246,7 +246,7 @@ async def test_the_message_in_flight_at_a_crash_is_sent_again_not_lost(engine: s
     crashed = asyncio.Event()
     first = RecordingSender()
 
-    async def accepted_then_die(external_id: str, replies: object) -> DeliveryResult:
+    async def accepted_then_die(external_id: str, replies: object, personal: bool = False) -> DeliveryResult:
         await RecordingSender.send(first, external_id, replies)  # type: ignore[arg-type]
         if len(first.sent) == 3:
             crashed.set()
@@ -378,3 +378,46 @@ async def test_no_reminder_of_an_example_once_real_events_exist(engine: sa.Engin
     await tick(d)
     assert "Infotag Ausbildung" in sender.to(ann)[-1]
     assert sum("Beispieltag" in text for text in sender.to(ann)) == 1
+
+
+async def test_a_personal_reminder_into_a_chat_that_is_shared_now_is_skipped_and_marked(
+    engine: sa.Engine,
+) -> None:
+    """The sender's send-time check: a room that is no longer 1:1 gets no personal reminder; the row
+    is marked skipped with the reason, counted, and never retried. A group's own subscription and a
+    person's private chat are served as before."""
+    clock = Clock(local(2027, 3, 3, 18, 0))
+    add_event(engine, LONG_AGO, start=START)
+    [shared] = add_subscribers(engine, 1, LONG_AGO, personal=True)
+    [private] = add_subscribers(engine, 1, LONG_AGO, first_id=2000, personal=True)
+    [group] = add_subscribers(engine, 1, LONG_AGO, first_id=3000)
+    rooms_of_several = {shared, group}
+    asked_personal: dict[str, bool] = {}
+    sender = RecordingSender()
+    record = sender.send
+
+    async def send(external_id: str, replies: object, personal: bool = False) -> DeliveryResult:
+        asked_personal[external_id] = personal
+        if personal and external_id in rooms_of_several:
+            sender.calls += 1
+            return DeliveryResult(DeliveryStatus.SKIPPED, detail="shared room")
+        return await record(external_id, replies)  # type: ignore[arg-type]
+
+    sender.send = send  # type: ignore[method-assign]
+    d = dispatcher(engine, sender, clock)
+    d.plan()
+    report = await d.dispatch()
+    assert asked_personal == {shared: True, private: True, group: False}
+    assert (report.sent, report.skipped, report.retried, report.failed) == (2, 1, 0, 0)
+    assert sender.to(private) and sender.to(group) and not sender.to(shared)
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.external_id == shared)).one()
+        row = session.exec(select(Delivery).where(Delivery.user_id == user.id)).one()
+        sub = session.exec(select(Subscription).where(Subscription.user_id == user.id)).one()
+    assert (row.status, row.detail) == ("skipped", "shared room")
+    assert user.active and sub.active  # not "blocked": the person may still subscribe in a direct chat
+    calls = sender.calls
+    clock.set(clock.now + dt.timedelta(minutes=30))
+    await tick(d)
+    assert sender.calls == calls  # done with, not retried
+    assert statuses(engine) == {"sent": 2, "skipped": 1}

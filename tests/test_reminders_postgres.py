@@ -34,7 +34,9 @@ class LoggingSender:
     def __init__(self, name: str, log: SharedLog) -> None:
         self.name, self.log = name, log
 
-    async def send(self, external_id: str, replies: Sequence[Reply]) -> DeliveryResult:
+    async def send(
+        self, external_id: str, replies: Sequence[Reply], *, personal: bool = False
+    ) -> DeliveryResult:
         await asyncio.sleep(0.0005)  # a little network time, so the two processes interleave
         with self.log.lock:
             self.log.received.append((self.name, external_id))

@@ -61,7 +61,7 @@ async def test_stop_while_draining_finishes_in_flight_and_releases_the_rest(engi
     sender = RecordingSender()
     original = sender.send
 
-    async def slow_send(external_id: str, replies: object) -> object:
+    async def slow_send(external_id: str, replies: object, personal: bool = False) -> object:
         started.set()
         await gate.wait()
         return await original(external_id, replies)  # type: ignore[arg-type]

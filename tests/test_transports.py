@@ -23,7 +23,9 @@ FAX_USER = "+49 4131 1"
 class FaxSender:
     transport = "fax"
 
-    async def send(self, external_id: str, replies: Sequence[Reply]) -> DeliveryResult:
+    async def send(
+        self, external_id: str, replies: Sequence[Reply], *, personal: bool = False
+    ) -> DeliveryResult:
         return DeliveryResult(DeliveryStatus.SENT)
 
 

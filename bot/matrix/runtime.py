@@ -6,8 +6,9 @@ again. The first start of an account (no token) treats everything already in the
 history. Rooms are handled concurrently, the events of one room in order.
 
 Who the bot talks to is decided here too: invitations only to direct chats and listed rooms
-(bot/matrix/invites.py), room keys only for trusted devices (bot/matrix/trust.py), and a room
-the bot is out of is forgotten with its conversation (state.purge_room).
+(bot/matrix/invites.py), room keys only for trusted devices (bot/matrix/trust.py), personal
+reminders paused where a direct chat got more members (bot/matrix/sharing.py), and a room the
+bot is out of is forgotten with its conversation (state.purge_room).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from bot.matrix.inbound import (
 )
 from bot.matrix.invites import AllowList, Invitation, may_stay, read_invitation
 from bot.matrix.sender import MatrixSender
+from bot.matrix.sharing import is_one_to_one, pause_personal, rooms_with_member_changes
 from bot.matrix.trust import DeviceTrust, Finding
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
@@ -210,6 +212,8 @@ class MatrixRuntime:
         if not isinstance(resp, SyncResponse):
             return False
         await self._housekeeping()
+        # before the batch's messages: a newcomer's first "!abo" must not find the earlier person's
+        await self._pause_shared(set(self._client().rooms) if full_state else rooms_with_member_changes(resp))
         await self._handle(resp, catch_up)
         await self._tell_devices(self.devices.take_pending())
         self._next_batch = resp.next_batch
@@ -429,6 +433,20 @@ class MatrixRuntime:
                     continue
                 lang = await asyncio.to_thread(state.user_language, self.engine, room_id)
                 await self.sender.deliver(room_id, [Reply(t(lang, key, device=finding.device_id))])
+
+    async def _pause_shared(self, room_ids: set[str]) -> None:
+        """Where a direct chat got more members, its personal reminders pause and the room is told
+        once, without a word of what was subscribed (bot/matrix/sharing.py)."""
+        client = self._client()
+        for room_id in sorted(room_ids):
+            room = client.rooms.get(room_id)
+            if room is None or is_one_to_one(room):
+                continue
+            lang = await asyncio.to_thread(pause_personal, self.engine, room_id, self.clock())
+            if lang is None:
+                continue
+            log.info("Matrix: Raum %s ist kein Direktchat mehr – persönliche Erinnerungen pausiert", room_id)
+            await self.sender.deliver(room_id, [Reply(t(lang, "matrix.reminders_paused", p=COMMAND_PREFIX))])
 
     async def _membership(self, room_id: str, event: RoomMemberEvent) -> None:
         """The person left the direct chat: leave too and send nothing more (reminders stop)."""

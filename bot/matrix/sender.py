@@ -22,6 +22,7 @@ from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError, SendRet
 
 from bot.matrix import SPEC, state
 from bot.matrix.render import Outgoing, file_content, render
+from bot.matrix.sharing import SHARED_ROOM, is_one_to_one
 from bot.matrix.trust import DeviceTrust, Mode
 from bot.outbound import DeliveryResult, DeliveryStatus
 from bot.ratelimit import RateLimiter
@@ -70,7 +71,18 @@ class MatrixSender:
         self._paused_until = 0.0
 
     # --- the Sender protocol ----------------------------------------------------------
-    async def send(self, external_id: str, replies: Sequence[Reply]) -> DeliveryResult:
+    async def send(
+        self, external_id: str, replies: Sequence[Reply], *, personal: bool = False
+    ) -> DeliveryResult:
+        """The outbox's way in. A personal message (a reminder of a subscription made in a direct
+        chat) goes only into a room of the bot and one person, checked now, at send time: the
+        runtime pauses such subscriptions when a room gets more members (bot/matrix/sharing.py),
+        and this is the safety net for whatever it has not seen yet (a sync still to come, a
+        membership change while the bot was down)."""
+        if personal:
+            room = self.client.rooms.get(external_id) if self.client is not None else None
+            if room is not None and not is_one_to_one(room):
+                return DeliveryResult(DeliveryStatus.SKIPPED, detail=SHARED_ROOM)
         return await self._send(external_id, replies, plain_ok=False)
 
     async def deliver(

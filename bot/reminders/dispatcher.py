@@ -4,8 +4,9 @@ Per transport one feeder claims small batches (so a claim never outlives its lea
 workers send them; the Sender applies the platform's rate limits, so the workers only keep it
 busy. Outcomes: SENT → marked sent (only now); RETRY → back to pending at now + retry_after and
 the transport pauses that long; BLOCKED → user and subscription deactivated, counted, never
-retried; FAILED → marked failed. A graceful stop lets in-flight sends finish and releases the
-rest, so a restart neither loses nor repeats anything. Admin broadcasts are rows of the same
+retried; FAILED → marked failed; SKIPPED (a personal message, the chat is shared now) → marked
+skipped with the sender's reason, never retried. A graceful stop lets in-flight sends finish and
+releases the rest, so a restart neither loses nor repeats anything. Admin broadcasts are rows of the same
 outbox and take the same way; like reminders they wait for the end of quiet hours.
 """
 
@@ -322,7 +323,7 @@ class Dispatcher:
             assert text is not None
             reply = broadcast_reply(item.language, prefix, text)
         try:
-            result = await sender.send(item.external_id, [reply])
+            result = await sender.send(item.external_id, [reply], personal=item.personal)
         except Exception as exc:  # a Sender must not raise; if it does, retry later instead of dying
             log.exception("sender for %s raised", transport)
             result = DeliveryResult(DeliveryStatus.RETRY, ERROR_BACKOFF, f"{type(exc).__name__}")
@@ -382,6 +383,9 @@ class Dispatcher:
                 report.retried += 1
             else:
                 report.failed += 1
+        elif status is DeliveryStatus.SKIPPED:
+            await self._db(self._record, lambda s: deliveries.mark_skipped(s, item.id, result.detail))
+            report.skipped += 1
         elif status is DeliveryStatus.BLOCKED:
             self._blocked.add(item.user_id)
             await self._db(self._record, lambda s: deliveries.mark_blocked(s, item.id, item.user_id, now))

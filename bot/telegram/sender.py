@@ -53,11 +53,16 @@ class TelegramSender:
         await asyncio.to_thread(self._mark_inactive, external_id)
         log.info("telegram chat blocked the bot; user marked inactive")
 
-    async def send(self, external_id: str, replies: Sequence[Reply]) -> DeliveryResult:
+    async def send(
+        self, external_id: str, replies: Sequence[Reply], *, personal: bool = False
+    ) -> DeliveryResult:
         try:
             chat_id = int(external_id)
         except ValueError:
             return DeliveryResult(DeliveryStatus.FAILED, detail="not a Telegram chat id")
+        if personal and chat_id < 0:
+            # a private chat's id is the person's (positive); groups are negative and never turn private
+            return DeliveryResult(DeliveryStatus.SKIPPED, detail="personal message, group chat")
         if not await asyncio.to_thread(self._is_active, external_id):
             return DeliveryResult(DeliveryStatus.BLOCKED, detail="user is inactive")
         try:
