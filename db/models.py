@@ -94,5 +94,5 @@ class OfferBaseRevision(SQLModel, table=True):
     __tablename__ = "offer_base_revision"
 
     id: int = Field(default=1, sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))
-    revision: int = Field(default=0)
+    revision: int = Field(default=0, sa_type=sa.BigInteger)
     changed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -145,8 +145,8 @@ def _bump_revision(session: Session, now: dt.datetime) -> None:
             sa.update(table).where(table.c.id == 1).values(revision=table.c.revision + 1, changed_at=now)
         )
     )
-    if not bumped:  # a database created without the migration's row
-        session.add(OfferBaseRevision(id=1, revision=1, changed_at=now))
+    if not bumped:  # the row was deleted: start again from a number no process can have loaded
+        session.add(OfferBaseRevision(id=1, revision=int(now.timestamp() * 1000), changed_at=now))
 
 
 def read_offer_base(session: Session) -> OfferBase:

@@ -229,3 +229,13 @@ def test_a_failed_reload_keeps_the_old_base_logs_one_line_and_the_next_check_ret
         assert bot.refresh.check() is True
     assert NEW_SUMMARY in bot.details(first)
     assert [r.levelno for r in caplog.records] == [logging.INFO]
+
+
+def test_an_edit_recreates_a_deleted_revision_row_so_processes_still_notice(bot: Bot) -> None:
+    _, offers = bot.results()
+    with session_scope(bot.engine) as session:
+        session.execute(sa.text("DELETE FROM offer_base_revision"))
+    console_edit(bot.engine, offers[0], NEW_SUMMARY)
+    assert revision(bot.engine) != bot.service.knowledge.revision
+    assert bot.refresh.check() is True
+    assert NEW_SUMMARY in bot.details(offers[0])

@@ -26,7 +26,7 @@ def upgrade() -> None:
     table = op.create_table(
         "offer_base_revision",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("revision", sa.BigInteger(), nullable=False),
         sa.Column("changed_at", db.types.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
