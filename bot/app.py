@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from bot.conversation import ConversationService, Resolver
 from bot.courses import CourseLookup
+from bot.offer_refresh import read_knowledge
 from bot.settings import Settings
 from bot.transports import command_prefixes
 from db import migrate, offer_store
@@ -69,13 +70,19 @@ def one_process_at_a_time(engine: sa.Engine) -> Iterator[None]:
 
 
 def load_knowledge(engine: sa.Engine) -> KnowledgeBase:
-    """The database is the truth; an empty offer table is filled from the bundled files first."""
+    return load_knowledge_with_revision(engine)[1]
+
+
+def load_knowledge_with_revision(engine: sa.Engine) -> tuple[int, KnowledgeBase]:
+    """The database is the truth; an empty offer table is filled from the bundled files first.
+
+    The revision lets a running process tell later whether partners changed the base since
+    (bot/offer_refresh.py)."""
     with one_process_at_a_time(engine), session_scope(engine) as session:
         if offer_store.offer_count(session) == 0:
             report = offer_store.upsert_offer_base(session, load_offer_base())
             log.info("bundled offer base loaded: %d entries added", report.added)
-    with session_scope(engine) as session:
-        return KnowledgeBase.from_offer_base(offer_store.read_offer_base(session))
+    return read_knowledge(engine)
 
 
 def feature_settings(settings: Settings) -> FeatureSettings:
@@ -118,13 +125,18 @@ def course_resolvers(settings: Settings, engine: sa.Engine) -> dict[type, Resolv
 def build_service(
     settings: Settings, engine: sa.Engine | None = None, kb: KnowledgeBase | None = None
 ) -> ConversationService:
-    """The service every entry point runs; tests pass their engine and the already loaded `kb`."""
+    """The service every entry point runs; tests pass their engine and the already loaded `kb`
+    (whose revision is then unknown: the first refresh check reads the database's base)."""
     engine = engine or open_database(settings)
+    revision: int | None = None
+    if kb is None:
+        revision, kb = load_knowledge_with_revision(engine)
     return ConversationService(
         engine,
-        kb or load_knowledge(engine),
+        kb,
         feature_settings(settings),
         build_features(courses=settings.course_search == "on"),
         command_prefixes(),
         course_resolvers(settings, engine),
+        offer_revision=revision,
     )

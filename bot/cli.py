@@ -201,7 +201,10 @@ def knowledge_verify(
         engine.dispose()
     if not found:
         fail(f"Angebot '{ident}' nicht in der Datenbank (erst `bildungslotse knowledge load`).")
-    typer.echo(f"Geprüft: {ident} von {name}. Der Bot zeigt das Prüfdatum nach dem nächsten Neustart.")
+    typer.echo(
+        f"Geprüft: {ident} von {name}. Laufende Bot-Prozesse zeigen das Prüfdatum "
+        f"spätestens nach {settings.offer_refresh_seconds} s (OFFER_REFRESH_SECONDS)."
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m bot.cli`

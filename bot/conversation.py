@@ -21,6 +21,11 @@ Network work a turn asks for (the live course search) is *deferred*: a feature h
 dialog follow-up returns a request object, and `handle` resolves it with the resolver registered
 for its type only after the turn is stored and the per-user lock is released. A slow API thus
 holds no transaction and no lock; the replies of the search are appended to the turn's replies.
+
+The offer base can be replaced while the service runs (`use_knowledge`, called by
+bot/offer_refresh.py after a partner's edit): the knowledge base, the dialog context built on it
+and its revision are one immutable object swapped by a single assignment, and a turn takes that
+object once when it starts, so it answers wholly from the old or wholly from the new base.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -54,6 +60,15 @@ Resolver = Callable[[object], Awaitable[list[Reply]]]
 DB_THREADS = 1  # PostgreSQL turns at once per process (see the module docstring)
 
 
+@dataclass(frozen=True)
+class LoadedKnowledge:
+    """What one turn answers from; replaced as a whole, never changed in place."""
+
+    kb: KnowledgeBase
+    dialog_ctx: dialog.DialogContext
+    revision: int | None  # the database's offer base revision it was read at (None: not from the database)
+
+
 class ConversationService:
     def __init__(
         self,
@@ -63,20 +78,18 @@ class ConversationService:
         features: FeatureRegistry | None = None,
         command_prefixes: Mapping[str, str] | None = None,
         resolvers: Mapping[type, Resolver] | None = None,
+        offer_revision: int | None = None,
     ) -> None:
         if command_prefixes is None:
             from bot.transports import command_prefixes as registered  # late: it imports the transports
 
             command_prefixes = registered()
         self.engine = engine
-        self.kb = kb
         self.settings = settings or FeatureSettings()
         self.features = features or FeatureRegistry()
         self.command_prefixes = command_prefixes
         self.resolvers = dict(resolvers or {})  # request type -> async resolver (e.g. the course search)
-        self.dialog_ctx = dialog.DialogContext(
-            kb=kb, result_extras=tuple(self.features.result_extras), command_prefix=command_prefixes
-        )
+        self.knowledge = self._loaded(kb, offer_revision)
         self.flood = FloodGuard(self.settings.flood_max_messages, self.settings.flood_window_seconds)
         self._locks: OrderedDict[tuple[str, str], asyncio.Lock] = OrderedDict()
         self._on_loop = engine.dialect.name == "sqlite"
@@ -86,6 +99,20 @@ class ConversationService:
         self._db_threads = (
             None if self._on_loop else ThreadPoolExecutor(DB_THREADS, thread_name_prefix="turn")
         )
+
+    def _loaded(self, kb: KnowledgeBase, revision: int | None) -> LoadedKnowledge:
+        ctx = dialog.DialogContext(
+            kb=kb, result_extras=tuple(self.features.result_extras), command_prefix=self.command_prefixes
+        )
+        return LoadedKnowledge(kb, ctx, revision)
+
+    def use_knowledge(self, kb: KnowledgeBase, revision: int | None) -> None:
+        """Turns that start from now on answer from `kb`; turns already running finish on the old one."""
+        self.knowledge = self._loaded(kb, revision)  # one assignment: atomic for every reader
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self.knowledge.kb
 
     def _lock(self, key: tuple[str, str]) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -145,6 +172,7 @@ class ConversationService:
         return self._run(turn)[0]
 
     def _run(self, turn: Turn) -> tuple[list[Reply], list[object]]:
+        knowledge = self.knowledge  # once: a reload during this turn does not reach into it
         hint = self._language_hint(turn)
         deferred: list[object] = []
         lang = normalise_language(hint)
@@ -163,7 +191,7 @@ class ConversationService:
                         session,
                         user,
                         state,
-                        self.kb,
+                        knowledge.kb,
                         self.settings,
                         self.command_prefixes.get(turn.transport, "/"),
                     )
@@ -175,9 +203,9 @@ class ConversationService:
                     session.flush()  # the feature's own changes first; the turn's writes go last
                 else:
                     before = state
-                    state, replies = dialog.step(state, turn, self.dialog_ctx)
+                    state, replies = dialog.step(state, turn, knowledge.dialog_ctx)
                     carry_over(before, state, turn)
-                    deferred = self._followups(before, state, turn)
+                    deferred = self._followups(before, state, turn, knowledge.kb)
                 users.close_turn(
                     session,
                     record,
@@ -199,11 +227,13 @@ class ConversationService:
             log.exception("turn of kind %s on %s failed", turn.kind, turn.transport)
             return [Reply(t(lang, "error.internal"))], []
 
-    def _followups(self, before: ConversationState, state: ConversationState, turn: Turn) -> list[object]:
+    def _followups(
+        self, before: ConversationState, state: ConversationState, turn: Turn, kb: KnowledgeBase
+    ) -> list[object]:
         if not self.features.followups:
             return []
         ctx = FollowupContext(
-            turn, before, state, self.kb, self.settings, self.command_prefixes.get(turn.transport, "/")
+            turn, before, state, kb, self.settings, self.command_prefixes.get(turn.transport, "/")
         )
         for followup in self.features.followups:
             followup(ctx)

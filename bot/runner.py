@@ -1,4 +1,5 @@
-"""Starts every configured messenger transport and the reminder scheduler in one asyncio loop.
+"""Starts every configured messenger transport and the schedulers (reminders, purge, offer refresh)
+in one asyncio loop.
 
 Which transports exist and how each starts is the registry's business (`bot.transports`).
 """
@@ -15,12 +16,13 @@ import sqlalchemy as sa
 
 from bot.app import build_service
 from bot.maintenance import MaintenanceRuntime
+from bot.offer_refresh import OfferRefresh
 from bot.outbound import Runtime, Sender
 from bot.settings import Settings
 from bot.transports import startable
 from bot.web.app import create_app
 from bot.web.health import Health
-from bot.web.metrics import observe_turn
+from bot.web.metrics import observe_turn, set_offer_revision
 from bot.web.server import HttpServer
 from handlers.feature_settings import FeatureSettings
 
@@ -64,6 +66,8 @@ async def serve(settings: Settings, engine: sa.Engine, stop: asyncio.Event | Non
         http = HttpServer(create_app(health), settings.http_host, settings.http_port)
     scheduler: ReminderRuntime | None = None
     maintenance: MaintenanceRuntime | None = None
+    refresh = OfferRefresh(service, engine, settings.offer_refresh_seconds, on_loaded=set_offer_revision)
+    health.info["offer_base"] = refresh.status
     try:
         if http is not None:
             await http.start()
@@ -77,12 +81,15 @@ async def serve(settings: Settings, engine: sa.Engine, stop: asyncio.Event | Non
         maintenance = MaintenanceRuntime(service.settings, engine)
         await maintenance.start()
         health.schedulers["purge"] = maintenance.alive
+        await refresh.start()
+        health.schedulers["offer-refresh"] = refresh.alive
         health.ready = True
         log.info("Bildungslotse läuft: %s", ", ".join(senders) or "-")
         await stop.wait()
     finally:
         if http is not None:
             await http.stop()
+        await refresh.stop()
         if maintenance is not None:
             await maintenance.stop()
         if scheduler is not None:

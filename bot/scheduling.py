@@ -17,7 +17,7 @@ from bot.clock import Clock, system_clock
 
 
 def tick_scheduler(
-    job: Callable[[], None], seconds: float, job_id: str, clock: Clock = system_clock
+    job: Callable[[], object], seconds: float, job_id: str, clock: Clock = system_clock
 ) -> BackgroundScheduler:
     """A started scheduler running `job` now and then every `seconds`, never twice at once."""
     scheduler = BackgroundScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(1)})

@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     timezone: str = DEFAULTS.tz.key
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     default_language: Literal["de", "en"] = "de"
+    # how often each bot process asks whether the offer base changed (bot/offer_refresh.py)
+    offer_refresh_seconds: int = Field(default=30, ge=1, le=3600)
 
     # --- operations: /healthz and /metrics (bot.web); 0 = no HTTP server ---
     http_host: str = "127.0.0.1"

@@ -82,3 +82,17 @@ class InstitutionRecord(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     edited_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)  # see OfferRecord.edited_at
     edited_by: str | None = Field(default=None, max_length=200)
+
+
+class OfferBaseRevision(SQLModel, table=True):
+    """One row, raised in the same transaction as every write to offers or institutions.
+
+    Each bot process keeps its offer base in memory; comparing one integer with the revision it
+    loaded tells it cheaply, without reading the offers, that a partner's edit is waiting
+    (bot/offer_refresh.py). A counter rather than a timestamp: two edits in one clock tick differ."""
+
+    __tablename__ = "offer_base_revision"
+
+    id: int = Field(default=1, sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))
+    revision: int = Field(default=0, sa_type=sa.BigInteger)
+    changed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -8,6 +8,10 @@ to the database clears the mark). `overwrite=True` lets the files win on purpose
 
 A person's check of an offer (`verify_offer`) is stored in its own columns, apart from the data
 that `knowledge load` rewrites, so reloading the YAML never wipes who checked what and when.
+
+Every write here that changes what the bot shows also raises the offer base's revision in the same
+transaction (`_bump_revision`): running bot processes poll that one number and reload when it moves
+(bot/offer_refresh.py), so no write path can forget to tell them.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from db import audit
-from db.models import InstitutionRecord, OfferRecord
+from db.engine import rowcount
+from db.models import InstitutionRecord, OfferBaseRevision, OfferRecord
 from db.types import utcnow
 from knowledge.loader import OfferBase
 from knowledge.schema import Institution, Offer
@@ -47,10 +53,13 @@ def _hash(data: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def upsert_offer_base(session: Session, base: OfferBase, overwrite: bool = False) -> ImportReport:
+def upsert_offer_base(
+    session: Session, base: OfferBase, overwrite: bool = False, now: dt.datetime | None = None
+) -> ImportReport:
     """Upsert by id and drop entries no longer in the files; the caller's transaction makes it
-    all-or-nothing, and loading equal content twice changes nothing. Rows edited in the console are
-    kept and reported as conflicts when the files differ (unless `overwrite`)."""
+    all-or-nothing, and loading equal content twice changes nothing (not even the revision). Rows
+    edited in the console are kept and reported as conflicts when the files differ (unless `overwrite`)."""
+    now = now or utcnow()
     added = updated = unchanged = removed = 0
     conflicts: list[str] = []
     rows: list[tuple[type[InstitutionRecord] | type[OfferRecord], str, str, dict[str, object]]] = [
@@ -70,7 +79,7 @@ def upsert_offer_base(session: Session, base: OfferBase, overwrite: bool = False
         elif row.content_hash != digest and row.edited_at is not None and not overwrite:
             conflicts.append(ident)
         elif row.content_hash != digest:
-            row.data, row.content_hash, row.updated_at = data, digest, utcnow()
+            row.data, row.content_hash, row.updated_at = data, digest, now
             row.edited_at = row.edited_by = None
             if isinstance(row, OfferRecord):
                 row.title = name
@@ -102,12 +111,42 @@ def upsert_offer_base(session: Session, base: OfferBase, overwrite: bool = False
         elif institution.id not in institution_ids:
             session.delete(institution)
             removed += 1
+    report = ImportReport(added, updated, unchanged, removed, tuple(conflicts))
+    if report.changed:
+        _bump_revision(session, now)
     session.flush()
-    return ImportReport(added, updated, unchanged, removed, tuple(conflicts))
+    return report
 
 
 def offer_count(session: Session) -> int:
     return len(session.exec(select(OfferRecord.id)).all())
+
+
+def revision(session: Session) -> int:
+    """The offer base's revision: one indexed row, cheap enough to ask every few seconds."""
+    return session.exec(select(OfferBaseRevision.revision).where(OfferBaseRevision.id == 1)).first() or 0
+
+
+def read_revision_and_base(session: Session) -> tuple[int, OfferBase]:
+    """The revision first, then the offers: the base read is never older than the revision returned
+    (at worst newer, and the next poll merely reloads the same content once more)."""
+    current = revision(session)
+    return current, read_offer_base(session)
+
+
+def _bump_revision(session: Session, now: dt.datetime) -> None:
+    """Raises the revision inside the caller's transaction, so processes see it together with the data.
+
+    On PostgreSQL the UPDATE also row-locks the counter, so concurrent writers of the offer base
+    commit one after another and no increment is lost."""
+    table = OfferBaseRevision.__table__  # type: ignore[attr-defined]
+    bumped = rowcount(
+        session.execute(
+            sa.update(table).where(table.c.id == 1).values(revision=table.c.revision + 1, changed_at=now)
+        )
+    )
+    if not bumped:  # the row was deleted: start again from a number no process can have loaded
+        session.add(OfferBaseRevision(id=1, revision=int(now.timestamp() * 1000), changed_at=now))
 
 
 def read_offer_base(session: Session) -> OfferBase:
@@ -136,6 +175,7 @@ def verify_offer(
     on = now.astimezone(tz).date()
     row.verified_on, row.verified_by = on, by[:200]
     session.add(row)
+    _bump_revision(session, now)
     audit.record(
         session,
         actor or f"cli:{by}",
@@ -197,6 +237,7 @@ def _store_edit(
     row.data, row.content_hash, row.updated_at = data, _hash(data), now
     row.edited_at, row.edited_by = now, actor[:200]
     session.add(row)
+    _bump_revision(session, now)
 
 
 def export_offer_base(session: Session) -> tuple[list[dict[str, object]], list[dict[str, object]]]:

@@ -3,7 +3,8 @@
 This is the deployment of docker-compose.yml with the second bot switched on: Telegram POSTs every
 update to the proxy, the proxy hands them to the processes in turn (as nginx or Caddy would), so
 one user's dialog alternates between the processes. It must come out exactly as with one process,
-and a reminder fan-out that both processes start at the same moment must reach everybody once.
+and a reminder fan-out that both processes start at the same moment must reach everybody once. A
+partner's edit made while both run reaches the users of both, without a restart.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ import sqlalchemy as sa
 import time_machine
 from sqlmodel import Session, select
 
-from db.engine import make_engine
-from db.models import Profile, User
+from db import offer_store
+from db.engine import make_engine, session_scope
+from db.models import OfferRecord, Profile, User
 from tests.reminders_support import add_event, add_subscribers, statuses
 from tests.service_support import SECRET, BotProcess, RoundRobinProxy, bot_env
 from tests.telegram_standin import BotApiStandIn, SentMessage
@@ -33,6 +35,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 ALICE, BOB = 1001, 1002
 SUBSCRIBERS = 300
 DIALOG = ("sit:beschaeftigt", "dist:lueneburg", "sec:gesundheit", "goal:weiterbildung")
+EDITED = "Von der Partnerin neu gefasst, während beide Prozesse liefen."
 
 
 @pytest.fixture
@@ -67,6 +70,34 @@ def metric(text: str, sample: str) -> float:
     return 0.0
 
 
+async def edit_reaches_both(
+    api: BotApiStandIn, engine: sa.Engine, proxy: RoundRobinProxy, procs: list[BotProcess], now: dt.datetime
+) -> None:
+    """A console edit while both processes run: each process's refresh job (every second here) picks
+    it up, and a tap answered by either process shows the edited summary."""
+    results = {
+        chat: next(m for m in api.messages(chat) if "Das passt zu Ihnen" in m.text) for chat in (ALICE, BOB)
+    }
+    button = next(
+        b.callback_data or "" for b in results[ALICE].buttons if "offer:" in (b.callback_data or "")
+    )
+    with session_scope(engine) as session:
+        row = session.get(OfferRecord, button.rsplit("offer:", 1)[1])
+        assert row is not None
+        texts = {"summary": EDITED, "next_step": row.data["next_step"]}
+        offer_store.edit_offer(session, row, texts, now, "console:anna")
+        target = offer_store.revision(session)  # raised by the edit, committed with it
+    async with httpx.AsyncClient() as http, asyncio.timeout(30):
+        for p in procs:
+            while (await http.get(p.health)).json()["offer_base"]["revision"] != target:
+                await asyncio.sleep(0.1)
+    for chat, backend in ((ALICE, 1), (BOB, 0)):  # Bob stays with the first process throughout
+        proxy.only = backend
+        api.press(chat, results[chat].message_id, button)
+        await api.wait_for(lambda c=chat: any(EDITED in m.text for m in api.messages(c)) or None, timeout=30)  # type: ignore[misc]
+    proxy.only = None
+
+
 def transcript(api: BotApiStandIn, chat: int) -> list[tuple[str, list[str]]]:
     return [(m.text, [b.callback_data or b.url or "" for b in m.buttons]) for m in api.messages(chat)]
 
@@ -91,7 +122,7 @@ async def test_two_processes_behind_a_proxy_answer_like_one_and_send_each_remind
     procs: list[BotProcess] = []
     async with RoundRobinProxy([]) as proxy:
         for _ in range(2):
-            env = bot_env(api, postgres_url, proxy.url)
+            env = bot_env(api, postgres_url, proxy.url, OFFER_REFRESH_SECONDS="1")
             proxy.backends.append(f"http://127.0.0.1:{env['TELEGRAM_WEBHOOK_PORT']}/telegram/hook")
             procs.append(BotProcess(env, tmp_path))
         try:
@@ -114,6 +145,7 @@ async def test_two_processes_behind_a_proxy_answer_like_one_and_send_each_remind
                 ),
                 timeout=30,
             )
+            await edit_reaches_both(api, engine, proxy, procs, now)
 
             # the fan-out both processes started at start-up: everybody once, nobody twice
             async def fan_out_done() -> None:

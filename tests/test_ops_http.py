@@ -6,6 +6,7 @@ The bot runs with Telegram against the Bot API stand-in, so "connected" and "a t
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +21,9 @@ from bot.settings import Settings
 from bot.web.app import create_app
 from bot.web.health import Health
 from bot.web.server import HttpServer, HttpStartError
-from db.engine import make_engine
+from db.engine import make_engine, session_scope
+from db.offer_store import verify_offer
+from db.types import utcnow
 from knowledge.base import KnowledgeBase
 from tests.telegram_standin import BotApiStandIn, free_port
 
@@ -30,7 +33,7 @@ CHAT = 731_942_586  # an id that must never show up in the metrics
 
 
 @asynccontextmanager
-async def running(api: BotApiStandIn, database_url: str) -> AsyncIterator[str]:
+async def running(api: BotApiStandIn, database_url: str, **overrides: Any) -> AsyncIterator[str]:
     """`bildungslotse run` in this process; yields the base URL of its HTTP port."""
     port = free_port()
     settings = Settings(
@@ -40,6 +43,7 @@ async def running(api: BotApiStandIn, database_url: str) -> AsyncIterator[str]:
         telegram_per_chat_rate=50.0,
         http_port=port,
         quiet_hours="",
+        **overrides,
     )
     engine = make_engine(database_url)
     stop = asyncio.Event()
@@ -90,8 +94,15 @@ async def test_healthz_says_ok_when_database_transport_and_schedulers_are_up(
     assert resp.status_code == 200
     body = resp.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "transport:telegram", "scheduler:reminders", "scheduler:purge"}
+    assert set(body["checks"]) == {
+        "database",
+        "transport:telegram",
+        "scheduler:reminders",
+        "scheduler:purge",
+        "scheduler:offer-refresh",
+    }
     assert all(check["ok"] for check in body["checks"].values())
+    assert body["offer_base"]["revision"] == 1  # the bundled base seeded into the empty database
 
 
 async def test_metrics_count_a_turn_without_its_text_or_the_users_id(
@@ -115,6 +126,25 @@ async def test_metrics_count_a_turn_without_its_text_or_the_users_id(
     assert sample(after, "bildungslotse_active_conversations") >= 1
     assert "bildungslotse_outbox_depth 0.0" in after
     assert str(CHAT) not in after and "Zacharias" not in after and "Uelzen" not in after
+
+
+async def test_metrics_and_healthz_show_the_offer_base_revision_moving_after_a_partners_edit(
+    api: BotApiStandIn, sqlite_url: str
+) -> None:
+    engine = make_engine(sqlite_url)
+    async with running(api, sqlite_url, offer_refresh_seconds=1) as base, httpx.AsyncClient() as http:
+        before = (await http.get(f"{base}/metrics")).text
+        assert sample(before, "bildungslotse_offer_base_revision") == 1
+        assert sample(before, "bildungslotse_offer_base_database_revision") == 1
+        with session_scope(engine) as session:  # the console's „Als geprüft markieren“
+            assert verify_offer(session, "bildungsgutschein", "Anna Berger", utcnow(), dt.UTC, "console:anna")
+        async with asyncio.timeout(30):  # the process's own refresh job picks it up (every second here)
+            while (await http.get(f"{base}/healthz")).json()["offer_base"]["revision"] != 2:
+                await asyncio.sleep(0.1)
+        after = (await http.get(f"{base}/metrics")).text
+    engine.dispose()
+    assert sample(after, "bildungslotse_offer_base_revision") == 2
+    assert sample(after, "bildungslotse_offer_base_database_revision") == 2
 
 
 @pytest.mark.postgres

@@ -2,8 +2,8 @@
 
 Marking an offer as checked is `verify_offer`, the function behind `bildungslotse knowledge verify`
 (offer row plus audit entry). Editors change only the offers of their institutions (the offer's
-`provider`) and that institution's contact details. The bot reads the offer base at start-up, so
-an edit reaches users after the next restart (as with `knowledge load`).
+`provider`) and that institution's contact details. Both raise the offer base's revision, so every
+running bot process reloads it at its next check (bot/offer_refresh.py), as after `knowledge load`.
 """
 
 from __future__ import annotations

@@ -29,6 +29,8 @@ class Health:
     transports: dict[str, Callable[[], bool]] = field(default_factory=dict)
     schedulers: dict[str, Callable[[], bool]] = field(default_factory=dict)
     ready: bool = True  # False while `bildungslotse run` is still starting its parts
+    # facts shown beside the checks, never failing them (e.g. the offer base revision this process uses)
+    info: dict[str, Callable[[], Any]] = field(default_factory=dict)
     db_timeout: float = DB_TIMEOUT_SECONDS
 
     async def report(self) -> tuple[bool, dict[str, Any]]:
@@ -42,7 +44,9 @@ class Health:
         for name, alive in self.schedulers.items():
             checks[f"scheduler:{name}"] = _flag(alive, "not running")
         healthy = all(check["ok"] for check in checks.values())
-        return healthy, {"status": "ok" if healthy else "unavailable", "checks": checks}
+        body: dict[str, Any] = {"status": "ok" if healthy else "unavailable", "checks": checks}
+        body.update({name: fact() for name, fact in self.info.items()})
+        return healthy, body
 
     async def _database(self) -> dict[str, Any]:
         try:

@@ -4,7 +4,9 @@ Labels are bounded on purpose: transport names come from the transport registry,
 `TurnKind`, Bot API errors are grouped into a handful of codes, reminder results into the outbox's
 states. Nothing here ever carries a message text, a user id or a chat id, so a scrape can be shown
 to anybody who runs the service. Counters are per process (Prometheus scrapes every process and
-sums); the two gauges read the shared database at scrape time and are the same in every process.
+sums); the database gauges read the shared database at scrape time and are the same in every process.
+The offer base revision is both: the one this process answers from, and the database's; when they
+differ for longer than OFFER_REFRESH_SECONDS, that process does not pick up partners' edits.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ import logging
 from collections.abc import Iterator
 
 import sqlalchemy as sa
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlmodel import col
 
 from db.event_models import Delivery, DeliveryState
-from db.models import User
+from db.models import OfferBaseRevision, User
 from db.types import utcnow
 from handlers.turn import Turn
 
@@ -48,6 +50,11 @@ REMINDERS = Counter(
     "bildungslotse_reminders",
     "Outbox deliveries (reminders, notices, broadcasts) by result: sent, retry, blocked, failed, skipped.",
     ["result"],
+)
+OFFER_BASE_REVISION = Gauge(
+    "bildungslotse_offer_base_revision",
+    "Revision of the offer base this process answers from (compare with "
+    "bildungslotse_offer_base_database_revision and with the other processes).",
 )
 
 ACTIVE_WINDOW = dt.timedelta(minutes=15)
@@ -97,6 +104,9 @@ class DatabaseGauges(Collector):
                 active = conn.execute(
                     sa.select(sa.func.count()).where(col(User.last_seen_at) >= utcnow() - ACTIVE_WINDOW)
                 ).scalar_one()
+                revision = conn.execute(
+                    sa.select(col(OfferBaseRevision.revision)).where(col(OfferBaseRevision.id) == 1)
+                ).scalar_one_or_none()
         except sa.exc.SQLAlchemyError:
             log.warning("metrics: database unavailable, outbox depth and active conversations left out")
             return
@@ -108,6 +118,11 @@ class DatabaseGauges(Collector):
             "Conversations with a message in the last 15 minutes (all processes).",
             value=active,
         )
+        yield GaugeMetricFamily(
+            "bildungslotse_offer_base_database_revision",
+            "Revision of the offer base in the database (raised by every edit; all processes).",
+            value=revision or 0,
+        )
 
 
 def count_reminders(sent: int, retried: int, blocked: int, failed: int, skipped: int) -> None:
@@ -115,6 +130,11 @@ def count_reminders(sent: int, retried: int, blocked: int, failed: int, skipped:
     for result, n in zip(REMINDER_RESULTS, (sent, retried, blocked, failed, skipped), strict=True):
         if n:
             REMINDERS.labels(result=result).inc(n)
+
+
+def set_offer_revision(revision: int) -> None:
+    """This process now answers from offer base `revision` (bot/offer_refresh.py)."""
+    OFFER_BASE_REVISION.set(revision)
 
 
 def observe_turn(turn: Turn, seconds: float) -> None:
