@@ -32,7 +32,7 @@ def test_downgrade_to_base_and_upgrade_again(database_url: str) -> None:
 def test_existing_subscriptions_of_a_private_chat_become_personal(database_url: str) -> None:
     """0013 backfill: a subscription whose conversation was bound to a person is personal (paused when
     the room gets more members); a group's is not."""
-    migrate.downgrade(database_url, "0011")
+    migrate.downgrade(database_url, "0012")
     engine = make_engine(database_url)
     try:
         with engine.begin() as conn:
