@@ -224,11 +224,14 @@ class Phase:
 
 
 class _Throughput:
-    """All users at once: each next update as soon as the previous one of that user is answered."""
+    """All users at once: each next update as soon as the previous one of that user is answered, each
+    user the same share of the updates, so that both bots get the same updates (the same mix of
+    /start and taps, hence comparable Bot API requests per update)."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.phase: Phase | None = None
+        self.left: dict[int, int] = {}
         self.started = (0.0, 0.0)
 
     async def on_done(self, update: Any, context: Any) -> None:
@@ -236,20 +239,24 @@ class _Throughput:
         if phase is None:
             return
         phase.done += 1
+        chat = update.effective_chat.id
         if phase.done == phase.target:
             phase.cpu = time.process_time() - self.started[0]
             phase.wall = time.perf_counter() - self.started[1]
             phase.finished.set()
-        elif phase.done < phase.target:
-            self.conn.send(("next", update.effective_chat.id))
+        elif self.left.get(chat, 0) > 0:
+            self.left[chat] -= 1
+            self.conn.send(("next", chat))
 
     async def run(self, target: int, chats: list[int]) -> Phase:
         self.phase = phase = Phase(target)
+        chats = chats[:target]
+        self.left = {c: target // len(chats) + (i < target % len(chats)) - 1 for i, c in enumerate(chats)}
         self.started = (time.process_time(), time.perf_counter())
-        for chat in chats[:target]:
+        for chat in chats:
             self.conn.send(("next", chat))
         await phase.finished.wait()
-        await asyncio.sleep(0.5)  # updates still in flight finish outside the measurement
+        await asyncio.sleep(0.5)  # nothing is in flight any more; late log lines and closes settle
         self.phase = None
         return phase
 
