@@ -45,6 +45,7 @@ def serve(ctx: typer.Context) -> None:
         tz=settings.tz,
         clock=system_clock,
         secure_cookies=settings.web_base_url.startswith("https://"),
+        offer_refresh_seconds=settings.offer_refresh_seconds,
     )
     typer.echo(
         f"Partner-Konsole: {settings.web_base_url} (lauscht auf {settings.web_host}:{settings.web_port})"

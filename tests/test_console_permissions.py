@@ -295,6 +295,9 @@ def test_invalid_event_forms_say_what_is_wrong_and_store_nothing(console: Consol
 def test_an_editor_checks_and_edits_their_own_offer(console: Console) -> None:
     ida = console.client("ida")
     offer = _ihk_offer(console)
+    # the form says how soon the bots show the edit: the interval the operator set for them
+    console.app.state.console.offer_refresh_seconds = 90
+    assert "binnen 90 Sekunden" in ida.get(f"/angebote/{offer}/bearbeiten").text
     assert ida.post(f"/angebote/{offer}/geprueft", data={"csrf": token(ida)}).status_code == 303
     row = _offer(console, offer)
     assert row.verified_by == "Ida IHK" and row.verified_on == dt.date(2027, 3, 1)

@@ -55,6 +55,7 @@ def create_app(
     tz: ZoneInfo,
     clock: Callable[[], dt.datetime],
     secure_cookies: bool = False,
+    offer_refresh_seconds: int = 30,
 ) -> Starlette:
     routes = [
         *pages_auth.ROUTES,
@@ -78,7 +79,13 @@ def create_app(
     ]
     middleware.insert(0, Middleware(SecurityHeaders))
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: _error})
-    app.state.console = ConsoleContext(engine=engine, tz=tz, clock=clock, secure_cookies=secure_cookies)
+    app.state.console = ConsoleContext(
+        engine=engine,
+        tz=tz,
+        clock=clock,
+        secure_cookies=secure_cookies,
+        offer_refresh_seconds=offer_refresh_seconds,
+    )
     return app
 
 

@@ -111,6 +111,7 @@ def _edit_page(
         institution=institution,
         values=values,
         error=error,
+        refresh_seconds=ctx(request).offer_refresh_seconds,
     )
 
 

@@ -43,6 +43,8 @@ class ConsoleContext:
     tz: ZoneInfo
     clock: Callable[[], dt.datetime]
     secure_cookies: bool = False
+    # the bots' OFFER_REFRESH_SECONDS (same .env): how soon an offer edit reaches users, for the form's hint
+    offer_refresh_seconds: int = 30
     limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
 
     @contextmanager
