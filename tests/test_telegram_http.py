@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
+from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, TimedOut
 
@@ -84,3 +86,40 @@ async def test_a_request_before_initialize_or_after_shutdown_says_so(api: BotApi
     await request.shutdown()
     with pytest.raises(RuntimeError, match="not initialized"):
         await request.do_request(f"{api.base_url}/bot{api.token}/getMe", "POST")
+
+
+async def test_an_office_proxy_from_the_environment_is_used(
+    api: BotApiStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A district's network may reach Telegram only through its proxy (HTTP(S)_PROXY), as PTB's default
+    client allows: the request goes through the proxy and still arrives."""
+    seen: list[str] = []
+
+    async def forward(request: web.Request) -> web.Response:
+        seen.append(str(request.url))
+        async with (
+            aiohttp.ClientSession() as http,
+            http.request(
+                request.method, str(request.url), data=await request.read(), headers=request.headers
+            ) as answer,
+        ):
+            return web.Response(
+                status=answer.status, body=await answer.read(), content_type="application/json"
+            )
+
+    proxy = web.Application()
+    proxy.router.add_route("*", "/{tail:.*}", forward)
+    runner = web.AppRunner(proxy, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        async with _bot(api.base_url, api.token) as bot:
+            await bot.send_message(CHAT, "Über den Proxy")
+    finally:
+        await runner.cleanup()
+    assert api.messages(CHAT)[-1].text == "Über den Proxy"
+    assert any(url.endswith("/sendMessage") for url in seen)
