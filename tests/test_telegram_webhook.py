@@ -7,11 +7,13 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
 from bot.app import build_service
 from bot.settings import Settings
+from bot.telegram import runtime as telegram_runtime
 from bot.telegram.limiter import TelegramRateLimiter
 from bot.telegram.runtime import TelegramRuntime
 from db.engine import make_engine
@@ -27,7 +29,14 @@ LIMIT = 1024 * 1024  # documented: bodies over 1 MB are refused
 
 
 @pytest.fixture
-async def webhook(sqlite_url: str, kb: KnowledgeBase) -> AsyncIterator[tuple[BotApiStandIn, int]]:
+def max_pending() -> int:
+    return 256  # the default; the back-pressure tests make it small
+
+
+@pytest.fixture
+async def webhook(
+    sqlite_url: str, kb: KnowledgeBase, max_pending: int
+) -> AsyncIterator[tuple[BotApiStandIn, int]]:
     port = free_port()
     engine = make_engine(sqlite_url)
     async with BotApiStandIn() as api:
@@ -39,6 +48,7 @@ async def webhook(sqlite_url: str, kb: KnowledgeBase) -> AsyncIterator[tuple[Bot
             telegram_webhook_url=f"http://127.0.0.1:{port}{PATH}",
             telegram_webhook_port=port,
             telegram_webhook_secret=SecretStr(SECRET),
+            telegram_max_pending_updates=max_pending,
         )
         service = build_service(settings, engine, kb)
         runtime = TelegramRuntime(settings, service, limiter=TelegramRateLimiter(1000.0, 1000.0, 100.0))
@@ -50,15 +60,15 @@ async def webhook(sqlite_url: str, kb: KnowledgeBase) -> AsyncIterator[tuple[Bot
             engine.dispose()
 
 
-def update_json(update_id: int, text: str) -> bytes:
+def update_json(update_id: int, text: str, chat: int = CHAT) -> bytes:
     return json.dumps(
         {
             "update_id": update_id,
             "message": {
                 "message_id": update_id,
                 "date": 1700000000,
-                "chat": {"id": CHAT, "type": "private", "first_name": "C"},
-                "from": {"id": CHAT, "is_bot": False, "first_name": "C"},
+                "chat": {"id": chat, "type": "private", "first_name": "C"},
+                "from": {"id": chat, "is_bot": False, "first_name": "C"},
                 "text": text,
                 "entities": [{"type": "bot_command", "offset": 0, "length": len(text)}],
             },
@@ -140,3 +150,59 @@ async def test_a_valid_update_is_processed_and_garbage_is_refused(webhook: tuple
     headers["Content-Length"] = str(len(body))
     assert (await RawRequest(port).send(headers, body))[0] == 200
     await api.wait_for(lambda: any("So funktioniert" in m.text for m in api.messages(CHAT)))
+
+
+async def _post(port: int, update_id: int, chat: int) -> int:
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(
+            f"http://127.0.0.1:{port}{PATH}",
+            content=update_json(update_id, "/hilfe", chat),
+            headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+    return response.status_code
+
+
+def _answers(api: BotApiStandIn, chat: int) -> int:
+    return sum("So funktioniert" in m.text for m in api.messages(chat))
+
+
+@pytest.mark.parametrize("max_pending", [2])
+async def test_a_saturated_bot_holds_new_updates_at_the_door_and_loses_none(
+    webhook: tuple[BotApiStandIn, int],
+) -> None:
+    """A burst waits at Telegram, not in the bot's memory: with 2 updates in progress (their answers
+    slow to go out), the next ones are held unanswered, then accepted and answered once each."""
+    api, port = webhook
+    chats = [4001, 4002, 4003, 4004]
+    for chat in chats[:2]:
+        api.inject("sendMessage", delay=1.5, chat_id=chat)
+    first = [asyncio.create_task(_post(port, i, chat)) for i, chat in enumerate(chats[:2], 10)]
+    assert await asyncio.gather(*first) == [200, 200]
+    held = [asyncio.create_task(_post(port, i, chat)) for i, chat in enumerate(chats[2:], 20)]
+    await asyncio.sleep(0.7)
+    assert not any(task.done() for task in held)  # Telegram is still waiting for these answers
+    assert await asyncio.gather(*held) == [200, 200]
+    for chat in chats:
+        await api.wait_for(lambda chat=chat: _answers(api, chat))
+    await asyncio.sleep(0.3)
+    assert [_answers(api, chat) for chat in chats] == [1, 1, 1, 1]
+
+
+@pytest.mark.parametrize("max_pending", [1])
+async def test_an_update_held_too_long_is_refused_unqueued_and_taken_on_the_next_delivery(
+    webhook: tuple[BotApiStandIn, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the hold the bot answers 503 without queuing the update, so Telegram's next delivery is
+    the only one: answered once, not twice."""
+    api, port = webhook
+    monkeypatch.setattr(telegram_runtime, "HOLD_SECONDS", 0.3)
+    api.inject("sendMessage", delay=2.0, chat_id=4101)
+    assert await _post(port, 30, 4101) == 200
+    await asyncio.sleep(0.2)  # the first turn is in progress, its answer on its way
+    assert await _post(port, 31, 4102) == 503
+    await api.wait_for(lambda: _answers(api, 4101), timeout=10)
+    assert _answers(api, 4102) == 0
+    assert await _post(port, 31, 4102) == 200  # Telegram's next delivery of the same update
+    await api.wait_for(lambda: _answers(api, 4102), timeout=10)
+    await asyncio.sleep(0.3)
+    assert _answers(api, 4102) == 1

@@ -111,6 +111,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._rate = FloodGuard(flood_max_messages, flood_window_seconds, clock)
         self._slots = asyncio.BoundedSemaphore(max_concurrent)
         self._lanes: dict[int, _ChatLane] = {}  # chats with a running update (and maybe a backlog)
+        self.in_progress = 0  # updates handed to this processor and not finished (running or waiting)
+        self._room_waiters: deque[asyncio.Future[None]] = deque()  # webhook requests held at the door
         self._floods: dict[int, _Flood] = {}
 
     def pending(self, chat_id: int) -> int:
@@ -119,6 +121,42 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         return 1 + len(lane.waiting) if lane is not None else 0
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        self.in_progress += 1
+        try:
+            await self._process(update, coroutine)
+        finally:
+            self.in_progress -= 1
+            while self._room_waiters:
+                waiter = self._room_waiters.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)
+                    break
+
+    async def room(self, limit: int, timeout: float) -> bool:
+        """Waits (at most `timeout` s) until fewer than `limit` updates are in progress; False if not.
+
+        Back-pressure for webhook mode: an update Telegram pushes while the bot is saturated is held
+        at the door instead of piling up in memory (each waiting update holds its objects, its task
+        and, once admitted, its requests); Telegram sends no more than its max_connections at once
+        and delivers the rest, in order, when the bot answers."""
+        if self.in_progress < limit:
+            return True
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._room_waiters.append(waiter)
+        try:
+            async with asyncio.timeout(timeout):
+                while self.in_progress >= limit:
+                    await waiter
+                    waiter = asyncio.get_running_loop().create_future()
+                    self._room_waiters.append(waiter)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            if waiter in self._room_waiters:
+                self._room_waiters.remove(waiter)
+
+    async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         kind = self.classify(update)
         chat = update.effective_chat if isinstance(update, Update) else None
         if kind is Lane.FREE or chat is None:

@@ -37,7 +37,7 @@ from bot.telegram.limiter import PollRequest, TelegramRateLimiter
 from bot.telegram.ordering import Drop, Lane, PerChatUpdateProcessor
 from bot.telegram.sender import TelegramSender
 from bot.telegram.updates import message_turn, press_of
-from bot.telegram.webhook import WebhookServer
+from bot.telegram.webhook import HOLD_SECONDS, WebhookServer
 from handlers.catalogue import normalise_language, t
 from handlers.turn import Reply, Turn
 
@@ -173,8 +173,13 @@ class TelegramRuntime:
             )
         listen, port = self.settings.telegram_webhook_listen, self.settings.telegram_webhook_port
         # our own small server, not PTB's: it refuses before reading a body (see bot.telegram.webhook)
+        limit = self.settings.telegram_max_pending_updates
         server = WebhookServer(
-            self.application.bot, self.application.update_queue, secret, urlsplit(url).path
+            self.application.bot,
+            self.application.update_queue,
+            secret,
+            urlsplit(url).path,
+            lambda: self.updates.room(limit, HOLD_SECONDS),
         )
         try:
             server.listen(listen, port)

@@ -10,6 +10,11 @@ PTB's `webhooks` extra) decides on the headers alone, before a single body byte 
 - a body over `MAX_BODY` bytes (Content-Length, or while streaming) -> 413;
 - anything but `application/json` -> 415.
 
+Back-pressure: while `TELEGRAM_MAX_PENDING_UPDATES` updates are in progress, a valid update is held
+at the door (Telegram waits, sending at most its max_connections at once) and, after `HOLD_SECONDS`,
+refused with 503 without being queued, so Telegram delivers it again later: no duplicate, no loss,
+and a campaign's burst waits at Telegram instead of in this process's memory.
+
 A rejected request's connection is closed without reading its body (Tornado's behaviour when a
 handler finishes early). A valid update is parsed with `Update.de_json` and queued exactly as PTB
 would; PTB's update processor (`bot.telegram.ordering`) takes it from there.
@@ -22,6 +27,7 @@ import hmac
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -33,15 +39,19 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # Telegram's updates are a few KB; 1 MB leaves room for any real one
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+HOLD_SECONDS = 10.0  # well below Telegram's own wait for a webhook answer
 
 
 @tornado.web.stream_request_body
 class UpdateHandler(tornado.web.RequestHandler):
     SUPPORTED_METHODS = ("POST",)
 
-    def initialize(self, bot: Bot, queue: asyncio.Queue[object], secret: str) -> None:
+    def initialize(
+        self, bot: Bot, queue: asyncio.Queue[object], secret: str, room: Callable[[], Awaitable[bool]]
+    ) -> None:
         self.bot = bot
         self.queue = queue
+        self.room = room
         self.secret = secret.encode()
         self.chunks: list[bytes] = []
         self.size = 0
@@ -87,6 +97,9 @@ class UpdateHandler(tornado.web.RequestHandler):
             self._refuse(HTTPStatus.BAD_REQUEST)
             return
         if update is not None:
+            if not await self.room():  # saturated for a while: Telegram delivers it again later
+                self._refuse(HTTPStatus.SERVICE_UNAVAILABLE)
+                return
             await self.queue.put(update)
         self.done = True
         self.set_status(HTTPStatus.OK)
@@ -100,13 +113,20 @@ class UpdateHandler(tornado.web.RequestHandler):
 class WebhookServer:
     """Tornado's HTTP server on `listen:port`, serving `path` only."""
 
-    def __init__(self, bot: Bot, queue: asyncio.Queue[object], secret: str, path: str) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        queue: asyncio.Queue[object],
+        secret: str,
+        path: str,
+        room: Callable[[], Awaitable[bool]],
+    ) -> None:
         app = tornado.web.Application(
             [
                 (
                     rf"/{re.escape(path.strip('/'))}/?",
                     UpdateHandler,
-                    {"bot": bot, "queue": queue, "secret": secret},
+                    {"bot": bot, "queue": queue, "secret": secret, "room": room},
                 )
             ],
             log_function=lambda handler: None,  # no access log: the path is the only thing in it
