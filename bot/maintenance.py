@@ -6,15 +6,13 @@ purge in progress (`shutdown(wait=True)`), so a stop never cuts a transaction sh
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 
 import sqlalchemy as sa
-from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.clock import Clock, system_clock
-from bot.scheduling import tick_scheduler
+from bot.scheduling import Ticking, tick_scheduler
 from db.engine import session_scope
 from db.privacy import purge_inactive
 from handlers.feature_settings import FeatureSettings
@@ -32,7 +30,7 @@ def purge_once(engine: sa.Engine, months: int, now: dt.datetime) -> int:
         return purge_inactive(session, purge_cutoff(now, months))
 
 
-class MaintenanceRuntime:
+class MaintenanceRuntime(Ticking):
     """Runs the purge once at start-up and then daily; counts go to the log, never who."""
 
     def __init__(
@@ -46,7 +44,6 @@ class MaintenanceRuntime:
         self.months = settings.inactive_purge_months
         self.interval_hours = interval_hours
         self.clock = clock
-        self.scheduler: BackgroundScheduler | None = None
 
     def _purge(self) -> None:
         try:
@@ -59,11 +56,3 @@ class MaintenanceRuntime:
 
     async def start(self) -> None:
         self.scheduler = tick_scheduler(self._purge, self.interval_hours * 3600, "purge-inactive", self.clock)
-
-    def alive(self) -> bool:
-        return self.scheduler is not None and self.scheduler.running
-
-    async def stop(self) -> None:
-        scheduler, self.scheduler = self.scheduler, None
-        if scheduler is not None:
-            await asyncio.to_thread(scheduler.shutdown, wait=True)

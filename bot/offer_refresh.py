@@ -11,18 +11,16 @@ again, so processes converge on the database's revision as soon as it answers.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.clock import Clock, system_clock
 from bot.conversation import ConversationService
-from bot.scheduling import tick_scheduler
+from bot.scheduling import Ticking, tick_scheduler
 from db import offer_store
 from db.engine import session_scope
 from knowledge.base import KnowledgeBase
@@ -48,7 +46,7 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
-class OfferRefresh:
+class OfferRefresh(Ticking):
     """Checks the revision now and every `seconds`; swaps in a reloaded base when it moved."""
 
     def __init__(
@@ -65,7 +63,6 @@ class OfferRefresh:
         self.clock = clock
         self.on_loaded = on_loaded  # e.g. the /metrics gauge; the console never imports prometheus
         self.loaded_at: dt.datetime | None = None
-        self.scheduler: BackgroundScheduler | None = None
 
     def check(self) -> bool:
         """One poll (the scheduled job; tests call it directly). True when a new base was swapped in."""
@@ -109,11 +106,3 @@ class OfferRefresh:
         if self.on_loaded is not None and self.service.knowledge.revision is not None:
             self.on_loaded(self.service.knowledge.revision)
         self.scheduler = tick_scheduler(self.check, self.seconds, "offer-refresh", self.clock)
-
-    def alive(self) -> bool:
-        return self.scheduler is not None and self.scheduler.running
-
-    async def stop(self) -> None:
-        scheduler, self.scheduler = self.scheduler, None
-        if scheduler is not None:
-            await asyncio.to_thread(scheduler.shutdown, wait=True)

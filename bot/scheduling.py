@@ -8,6 +8,7 @@ it. The database stays the truth: a job decides from its rows what to do, not fr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -33,3 +34,19 @@ def tick_scheduler(
     )
     scheduler.start()
     return scheduler
+
+
+class Ticking:
+    """The life cycle every ticking runtime shares: `scheduler` is its started `tick_scheduler`."""
+
+    scheduler: BackgroundScheduler | None = None
+
+    def alive(self) -> bool:
+        """For /healthz: the scheduler runs (a stopped or crashed one does nothing any more)."""
+        return self.scheduler is not None and self.scheduler.running
+
+    async def stop(self) -> None:
+        """Stops ticking; waits for a job in progress, so a stop never cuts a transaction short."""
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None:
+            await asyncio.to_thread(scheduler.shutdown, wait=True)

@@ -17,13 +17,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.clock import Clock, system_clock
 from bot.outbound import Sender
 from bot.reminders.dispatcher import Dispatcher, DispatchReport
 from bot.reminders.planner import ReminderRules
-from bot.scheduling import tick_scheduler
+from bot.scheduling import Ticking, tick_scheduler
 from bot.web.metrics import count_reminders
 from db.deliveries import PlanReport
 from handlers.feature_settings import FeatureSettings
@@ -32,7 +31,7 @@ log = logging.getLogger(__name__)
 JOB_ID = "reminder-tick"
 
 
-class ReminderRuntime:
+class ReminderRuntime(Ticking):
     def __init__(
         self,
         settings: FeatureSettings,
@@ -50,7 +49,6 @@ class ReminderRuntime:
         )
         self.tick_seconds = tick_seconds or settings.reminder_tick_seconds
         self.stop_timeout = stop_timeout
-        self.scheduler: BackgroundScheduler | None = None
         self.ticks = 0
         self.last: tuple[PlanReport, DispatchReport] | None = None
         self.tick_done = asyncio.Event()  # set whenever a tick ends (ok or not)
@@ -65,10 +63,6 @@ class ReminderRuntime:
 
     async def start(self) -> None:
         self.start_now()
-
-    def alive(self) -> bool:
-        """For /healthz: the scheduler runs (a stopped or crashed scheduler sends no reminder)."""
-        return self.scheduler is not None and self.scheduler.running
 
     def _tick_job(self) -> None:
         """In the scheduler's worker thread: run one tick on the bot's loop and wait for it."""

@@ -94,9 +94,7 @@ class AiohttpRequest(BaseRequest):
             for name, part in request_data.multipart_data.items():
                 filename, content, *rest = part
                 data.add_field(name, content, filename=filename, content_type=rest[0] if rest else None)
-            written = self._timeout("write", write_timeout)
-            if isinstance(write_timeout, DefaultValue):
-                written = MEDIA_WRITE_TIMEOUT
+            written = MEDIA_WRITE_TIMEOUT if isinstance(write_timeout, DefaultValue) else write_timeout
             read = None if read is None or written is None else read + written
         elif request_data is not None:
             # PTB's wire format (form fields with JSON values), encoded once here: aiohttp's own

@@ -136,25 +136,24 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         """Waits (at most `timeout` s) until fewer than `limit` updates are in progress; False if not.
 
         Back-pressure for webhook mode: an update Telegram pushes while the bot is saturated is held
-        at the door instead of piling up in memory (each waiting update holds its objects, its task
+        at the door instead of queuing without bound in this process (each waiting update holds its task
         and, once admitted, its requests); Telegram sends no more than its max_connections at once
         and delivers the rest, in order, when the bot answers."""
-        if self.in_progress < limit:
+        if self.in_progress < limit:  # the usual case: no timer on the hot path
             return True
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._room_waiters.append(waiter)
         try:
             async with asyncio.timeout(timeout):
                 while self.in_progress >= limit:
-                    await waiter
-                    waiter = asyncio.get_running_loop().create_future()
+                    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
                     self._room_waiters.append(waiter)
+                    try:
+                        await waiter  # woken by a finished update
+                    finally:
+                        if waiter in self._room_waiters:
+                            self._room_waiters.remove(waiter)
             return True
         except TimeoutError:
             return False
-        finally:
-            if waiter in self._room_waiters:
-                self._room_waiters.remove(waiter)
 
     async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         kind = self.classify(update)
