@@ -146,9 +146,9 @@ class Users:
     async def one(self, chat: int, delay: float) -> None:
         await asyncio.sleep(delay)
         steps: list[tuple[str | None, tuple[str, ...]]] = [(None, ("sit:",))]
-        for i, answer in enumerate(ANSWERS):
-            expect = (ANSWERS[i + 1].split(":")[0] + ":",) if i + 1 < len(ANSWERS) else ("offer:", "nav:")
-            steps.append((answer, expect))
+        for i, option in enumerate(ANSWERS):
+            shown = (ANSWERS[i + 1].split(":")[0] + ":",) if i + 1 < len(ANSWERS) else ("offer:", "nav:")
+            steps.append((option, shown))
         for answer, expect in steps:
             since = self.api.version.get(chat, 0)
             started = time.perf_counter()
@@ -182,7 +182,7 @@ def seed(url: str, users: int, events: int) -> None:
         copy_sql = (
             "COPY users (transport, external_id, language, active, created_at, last_seen_at) FROM STDIN"
         )
-        with cursor.copy(copy_sql) as copy:  # type: ignore[attr-defined]
+        with cursor.copy(copy_sql) as copy:
             for i in range(users):
                 seen = now - dt.timedelta(minutes=i % 50_000)
                 copy.write_row(("telegram", str(1_000_000 + i), "de", True, seen, seen))

@@ -20,6 +20,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ def _p95(values: list[float]) -> float:
 
 def bench(n_offers: int, queries: int, seed: int = 3) -> dict[str, Any]:
     from knowledge import matching
-    from knowledge.matching import Profile, rank
+    from knowledge.matching import Match, Profile, rank
     from knowledge.ranking import OfferIndex
     from knowledge.vocabulary import District, Goal, Sector, Situation
     from tests import synthetic_offers
@@ -70,15 +71,19 @@ def bench(n_offers: int, queries: int, seed: int = 3) -> dict[str, Any]:
                 tuple(keywords),
             )
         )
+
+    def scan_top5(profile: Profile) -> list[Match]:
+        return rank(offers, profile)[:5]
+
     for profile in profiles[:20]:  # warm-up (the index caches what a word hits)
         index.top(profile, 5)
     index_ms: list[float] = []
     scan_ms: list[float] = []
     mismatches = 0
     for profile in profiles:
-        ms, (top, _) = _timed(lambda p=profile: index.top(p, 5))
+        ms, (top, _) = _timed(partial(index.top, profile, 5))
         index_ms.append(ms)
-        ms, full = _timed(lambda p=profile: rank(offers, p)[:5])
+        ms, full = _timed(partial(scan_top5, profile))
         scan_ms.append(ms)
         mismatches += [m.offer.id for m in top] != [m.offer.id for m in full]
     difflib_ms: list[float] = []
@@ -86,7 +91,7 @@ def bench(n_offers: int, queries: int, seed: int = 3) -> dict[str, Any]:
     matching.keyword_fits = _difflib_fits  # the plain scan: same scoring, difflib for the words
     try:
         for profile in profiles[: max(20, queries // 10)]:
-            ms, _ = _timed(lambda p=profile: rank(offers, p)[:5])
+            ms, _ = _timed(partial(scan_top5, profile))
             difflib_ms.append(ms)
     finally:
         matching.keyword_fits = original

@@ -199,9 +199,9 @@ def _prepare(database_url: str, subscribers: int) -> None:
         session.add_all(users)
         session.flush()
         long_ago = now - dt.timedelta(days=30)
-        session.add_all(
-            Subscription(user_id=u.id, subscribed_at=long_ago, updated_at=long_ago) for u in users
-        )
+        for u in users:
+            assert u.id is not None  # given by the flush
+            session.add(Subscription(user_id=u.id, subscribed_at=long_ago, updated_at=long_ago))
     engine.dispose()
 
 

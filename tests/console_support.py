@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from starlette.applications import Starlette
@@ -52,7 +53,7 @@ class Console:
         return client
 
 
-def sign_in(client: TestClient, login: str, password: str) -> object:
+def sign_in(client: TestClient, login: str, password: str) -> httpx.Response:
     token = csrf_of(client.get("/anmelden").text)
     return client.post("/anmelden", data={"login": login, "password": password, "csrf": token})
 

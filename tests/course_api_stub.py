@@ -100,9 +100,9 @@ class CourseApiStub:
         form = (record.get("unterrichtsform") or {}).get("id")
         if params.get("bg") == "true" and record.get("foerderung") is False:
             return False
-        if params.get("uz") and (record.get("unterrichtszeit") or {}).get("id") not in (
+        if params.get("uz") and (record.get("unterrichtszeit") or {}).get("id") not in [
             int(v) for v in params["uz"].split(",")
-        ):
+        ]:
             return False
         if params.get("uf") and form not in {int(v) for v in params["uf"].split(",")}:
             return False

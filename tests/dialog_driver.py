@@ -41,6 +41,11 @@ class DialogDriver:
     def unsupported(self) -> list[Reply]:
         return self._run(make_turn(self.transport, self.user, TurnKind.UNSUPPORTED))
 
+    def current(self) -> ConversationState:
+        """The state after the last turn. A call, not the attribute: mypy would keep an asserted
+        `state.step is X` narrowed across the next turn and call the next check impossible."""
+        return self.state
+
     # --- what the user sees ---
     @property
     def text_out(self) -> str:

@@ -38,8 +38,8 @@ HOUR = dt.timedelta(hours=1)
 RULES = ReminderRules(leads=(7 * DAY, DAY), quiet=(dt.time(21), dt.time(8)), tz=BERLIN)
 
 
-def local(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=BERLIN).astimezone(dt.UTC)
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=BERLIN).astimezone(dt.UTC)
 
 
 class Clock:
@@ -109,18 +109,19 @@ def add_subscribers(
         users = [User(transport=transport, external_id=ext) for ext in ids]
         session.add_all(users)
         session.flush()
-        session.add_all(
-            Subscription(
-                user_id=u.id,
-                subscribed_at=subscribed_at,
-                updated_at=subscribed_at,
-                situation=profile.get("situation"),
-                district=profile.get("district"),
-                sector=profile.get("sector"),
-                personal=personal,
+        for u in users:
+            assert u.id is not None  # given by the flush
+            session.add(
+                Subscription(
+                    user_id=u.id,
+                    subscribed_at=subscribed_at,
+                    updated_at=subscribed_at,
+                    situation=profile.get("situation"),
+                    district=profile.get("district"),
+                    sector=profile.get("sector"),
+                    personal=personal,
+                )
             )
-            for u in users
-        )
     return ids
 
 

@@ -44,7 +44,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -197,7 +197,7 @@ class BotApiStandIn:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def __aenter__(self) -> BotApiStandIn:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -261,7 +261,7 @@ class BotApiStandIn:
         reply_to: int | None = None,
     ) -> dict[str, Any]:
         """A text message; a leading /command and @mentions get their entities like in the apps."""
-        entities = []
+        entities: list[dict[str, Any]] = []
         first = text.split(maxsplit=1)[0] if text.strip() else ""
         if first.startswith("/") and len(first) > 1:
             entities.append({"type": "bot_command", "offset": 0, "length": len(first)})

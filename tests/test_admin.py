@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Unpack
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.app import build_features, feature_settings
 from bot.conversation import ConversationService
@@ -15,7 +16,7 @@ from db.engine import make_engine
 from handlers.turn import Reply, TurnKind
 from knowledge.base import KnowledgeBase
 from tests.test_cli import cli
-from tests.turns import make_turn
+from tests.turns import TurnContent, TurnFields, make_turn
 
 ADMIN = "telegram:4711"
 
@@ -69,7 +70,7 @@ def test_cli_admin_stats_as_json(sqlite_url: str, kb: KnowledgeBase) -> None:
     assert "cli:" in audit.stdout and "statistics" in audit.stdout
 
 
-def _turn(service: ConversationService, user: str, **kw: object) -> list[str]:
+def _turn(service: ConversationService, user: str, **kw: Unpack[TurnFields]) -> list[str]:
     kind = TurnKind.COMMAND if "command" in kw else TurnKind.OPTION if "option_id" in kw else TurnKind.TEXT
     return [r.text for r in service.handle_sync(make_turn("telegram", user, kind, **kw))]
 
@@ -113,7 +114,7 @@ def test_admin_cancels_and_changes_events_after_confirmation(sqlite_url: str, kb
             s, [EventIn(id="ev-a", title="Beratungstag (Beispiel)", start=start, place="Uelzen")], start
         )
         s.commit()
-        event_id = s.execute(sa.select(Event.id)).scalar_one()
+        event_id = s.execute(sa.select(col(Event.id))).scalar_one()
     assert "Welchen Termin" in _turn(service, "4711", command="termin_absagen")[0]
     assert f"Nr. {event_id}: Beratungstag (Beispiel)" in _turn(service, "4711", command="termin_absagen")[0]
     preview = service.handle_sync(
@@ -124,22 +125,24 @@ def test_admin_cancels_and_changes_events_after_confirmation(sqlite_url: str, kb
     assert "schon abgesagt" in _turn(service, "4711", option_id=f"adm:cancel:{event_id}")[0]
     with Session(service.engine) as s:
         cancelled = s.get(Event, event_id)
+    assert cancelled is not None
     assert cancelled.status == "cancelled" and cancelled.notice_seq == 1
 
     with Session(service.engine) as s:
         upsert_events(s, [EventIn(id="ev-b", title="Infotag (Beispiel)", start=start, place="Winsen")], start)
         s.commit()
-        other = s.execute(sa.select(Event.id).where(Event.uid == "ev-b")).scalar_one()
+        other = s.execute(sa.select(col(Event.id)).where(col(Event.uid) == "ev-b")).scalar_one()
     service.handle_sync(
         make_turn("telegram", "4711", TurnKind.COMMAND, command="termin_aendern", args=str(other))
     )
     _turn(service, "4711", text="-")
-    preview = _turn(service, "4711", text="Buchholz in der Nordheide, Rathaus")
-    assert "Buchholz" in preview[0]
+    change_preview = _turn(service, "4711", text="Buchholz in der Nordheide, Rathaus")
+    assert "Buchholz" in change_preview[0]
     assert "Geändert" in _turn(service, "4711", option_id=f"adm:change:{other}")[0]
     with Session(service.engine) as s:
         changed = s.get(Event, other)
-        actions = [e.action for e in s.execute(sa.select(AuditEntry).order_by(AuditEntry.id)).scalars()]
+        actions = [e.action for e in s.execute(sa.select(AuditEntry).order_by(col(AuditEntry.id))).scalars()]
+    assert changed is not None and changed.place is not None
     assert changed.place.startswith("Buchholz") and changed.starts_at == start and changed.notice_seq == 1
     assert actions == ["event_cancel", "event_change"]
 
@@ -148,7 +151,7 @@ def test_admin_cancels_and_changes_events_after_confirmation(sqlite_url: str, kb
 GROUP = "-100555"
 
 
-def _in_group(service: ConversationService, sender: str, **kw: object) -> list[Reply]:
+def _in_group(service: ConversationService, sender: str, **kw: Unpack[TurnContent]) -> list[Reply]:
     kind = TurnKind.COMMAND if "command" in kw else TurnKind.OPTION if "option_id" in kw else TurnKind.TEXT
     turn = make_turn("telegram", GROUP, kind, sender_id=sender, private=False, **kw)
     return service.handle_sync(turn)
@@ -166,7 +169,7 @@ def test_in_a_group_the_admin_is_the_person_not_the_group(sqlite_url: str, kb: K
     matrix = make_turn("matrix", room, TurnKind.COMMAND, command="statistik", sender_id=ann)
     assert service.handle_sync(matrix)[0].text.startswith("Statistik (nur Summen")
     with Session(service.engine) as s:
-        actors = [e.actor for e in s.execute(sa.select(AuditEntry).order_by(AuditEntry.id)).scalars()]
+        actors = [e.actor for e in s.execute(sa.select(AuditEntry).order_by(col(AuditEntry.id))).scalars()]
     assert actors == [ADMIN, "matrix:@ann:example.org"]
 
 
@@ -185,7 +188,7 @@ def test_a_second_member_cannot_confirm_or_continue_an_admins_pending_action(
     with Session(service.engine) as s:
         upsert_events(s, [EventIn(id="ev-g", title="Infotag (Beispiel)", start=start, place="Uelzen")], start)
         s.commit()
-        event_id = s.execute(sa.select(Event.id)).scalar_one()
+        event_id = s.execute(sa.select(col(Event.id))).scalar_one()
     preview = _in_group(service, "4711", command="termin_absagen", args=str(event_id))
     confirm = f"adm:cancel:{event_id}"
     assert confirm in [o.id for o in preview[0].options]
@@ -195,7 +198,8 @@ def test_a_second_member_cannot_confirm_or_continue_an_admins_pending_action(
     assert _in_group(service, "4712", option_id=confirm) == []
     assert _in_group(service, "4712", option_id="adm:abort") == []
     with Session(service.engine) as s:
-        assert s.get(Event, event_id).status != "cancelled"
+        pending = s.get(Event, event_id)
+        assert pending is not None and pending.status != "cancelled"
 
     # the second admin's typed text does not continue the first admin's wizard either
     _in_group(service, "4711", command="termin_neu")
@@ -208,6 +212,7 @@ def test_a_second_member_cannot_confirm_or_continue_an_admins_pending_action(
     preview = _in_group(service, "4711", command="termin_absagen", args=str(event_id))
     assert "Abgesagt" in _in_group(service, "4711", option_id=confirm)[0].text
     with Session(service.engine) as s:
-        assert s.get(Event, event_id).status == "cancelled"
+        done = s.get(Event, event_id)
+        assert done is not None and done.status == "cancelled"
         actors = [e.actor for e in s.execute(sa.select(AuditEntry)).scalars()]
     assert actors == [ADMIN]

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Unpack
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.app import build_features, feature_settings
 from bot.conversation import ConversationService
@@ -29,7 +30,7 @@ from tests.reminders_support import (
     statuses,
     telegram_dispatcher,
 )
-from tests.turns import make_turn
+from tests.turns import TurnFields, make_turn
 
 # PTB warns about its own RetryAfter attribute type whenever a 429 is parsed; not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")
@@ -43,7 +44,9 @@ def _service(engine: sa.Engine, kb: KnowledgeBase) -> ConversationService:
     return ConversationService(engine, kb, feature_settings(settings), build_features())
 
 
-def _say(service: ConversationService, user: str, at: dt.datetime = AFTERNOON, **kw: str) -> list[Reply]:
+def _say(
+    service: ConversationService, user: str, at: dt.datetime = AFTERNOON, **kw: Unpack[TurnFields]
+) -> list[Reply]:
     kind = TurnKind.COMMAND if "command" in kw else TurnKind.OPTION if "option_id" in kw else TurnKind.TEXT
     return service.handle_sync(make_turn("telegram", user, kind, at=at, **kw))
 
@@ -84,10 +87,10 @@ def _audience(engine: sa.Engine) -> Audience:
     with session_scope(engine) as session:
         session.execute(
             sa.update(Subscription)
-            .where(Subscription.user_id == _user_id(session, ended))
+            .where(col(Subscription.user_id) == _user_id(session, ended))
             .values(active=False, end_reason="stop")
         )
-        session.execute(sa.update(User).where(User.external_id == inactive).values(active=False))
+        session.execute(sa.update(User).where(col(User.external_id) == inactive).values(active=False))
     return Audience(a, b, c, d, ended, inactive, [a, b, c, d, ended, inactive])
 
 
@@ -160,9 +163,9 @@ def test_admin_dialog_queues_one_delivery_per_matching_subscriber(
     assert _recipients(engine, 2) == {people.uelzen_handwerk, people.harburg_handwerk}
 
     with Session(engine) as s:
-        rows = s.exec(select(Delivery).order_by(Delivery.id)).all()
-        stored = s.exec(select(Broadcast).order_by(Broadcast.id)).all()
-        audit = s.exec(select(AuditEntry).order_by(AuditEntry.id)).all()
+        rows = s.exec(select(Delivery).order_by(col(Delivery.id))).all()
+        stored = s.exec(select(Broadcast).order_by(col(Broadcast.id))).all()
+        audit = s.exec(select(AuditEntry).order_by(col(AuditEntry.id))).all()
     assert len(rows) == 4
     assert {(d.kind, d.event_id, d.status, d.transport) for d in rows} == {
         ("broadcast", None, "pending", "telegram")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import pytest
 
 from handlers.catalogue import LANGUAGES, messages, normalise_language, placeholders, t
@@ -18,7 +20,7 @@ from knowledge.vocabulary import District, Goal, Sector, Situation
         ("goal", Goal),
     ],
 )
-def test_every_code_has_a_german_label(prefix: str, codes: type) -> None:
+def test_every_code_has_a_german_label(prefix: str, codes: type[StrEnum]) -> None:
     for code in codes:
         assert t("de", f"{prefix}.{code.value}")
 

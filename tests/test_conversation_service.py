@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
@@ -12,10 +14,10 @@ from handlers.feature_settings import FeatureSettings
 from handlers.state import Step
 from handlers.turn import Turn, TurnKind
 from knowledge.base import KnowledgeBase
-from tests.turns import make_turn
+from tests.turns import TurnFields, make_turn
 
 
-def turn(kind: TurnKind, user: str = "42", **kw: object) -> Turn:
+def turn(kind: TurnKind, user: str = "42", **kw: Unpack[TurnFields]) -> Turn:
     return make_turn("console", user, kind, **kw)
 
 
@@ -54,9 +56,9 @@ def test_users_are_kept_apart(database_url: str, kb: KnowledgeBase) -> None:
     service.handle_sync(turn(TurnKind.OPTION, user="a", option_id="sit:betrieb"))
     service.handle_sync(turn(TurnKind.COMMAND, user="b", command="start"))
     with Session(engine) as s:
-        states = {
-            u.external_id: s.get(Conversation, u.id).state["situation"] for u in s.exec(select(User)).all()
-        }
+        conversations = {u.external_id: s.get(Conversation, u.id) for u in s.exec(select(User)).all()}
+        assert None not in conversations.values()
+        states = {user: c.state["situation"] for user, c in conversations.items() if c is not None}
     assert states == {"a": "betrieb", "b": None}
     engine.dispose()
 

@@ -136,6 +136,7 @@ def test_malformed_records_are_left_out_and_counted_a_bad_envelope_is_an_error()
     assert [c.title for c in page.courses] == ["Gültiger Kurs"]
     assert page.courses[0].start is None  # "irgendwann" is no date, but no reason to drop the course
     assert page.skipped == 4
+    bad: object
     for bad in (["a list"], {"_embedded": {"termine": "x"}}, {"_embedded": []}, {"unrelated": 1}):
         with pytest.raises(MalformedResponse):
             parse_page(bad)

@@ -30,7 +30,7 @@ def user(kb: KnowledgeBase) -> DialogDriver:
 def test_start_greets_and_asks_situation_with_six_buttons(user: DialogDriver) -> None:
     user.command("start")
     assert "Bildungslotse" in user.text_out
-    assert user.state.step is Step.SITUATION
+    assert user.current().step is Step.SITUATION
     assert len([o for o in user.option_ids() if o.startswith("sit:")]) == 6
 
 
@@ -41,15 +41,15 @@ def test_every_situation_by_buttons_ends_in_explained_results(
 ) -> None:
     user.command("start")
     user.press(SITUATION_BUTTON[situation])
-    assert user.state.step is Step.DISTRICT
+    assert user.current().step is Step.DISTRICT
     user.press(district)
-    assert user.state.step is Step.SECTOR
+    assert user.current().step is Step.SECTOR
     user.press("Weiß ich noch nicht")
-    assert user.state.step is Step.GOAL
+    assert user.current().step is Step.GOAL
     goal_buttons = [o for o in user.option_ids() if o.startswith("goal:")]
     assert goal_buttons == [f"goal:{g.value}" for g in GOALS_BY_SITUATION[situation]]
     user.option(goal_buttons[0])
-    assert user.state.step is Step.RESULTS
+    assert user.current().step is Step.RESULTS
     # one message: the answer on top, then short numbered entries with a numbered button each
     [page] = user.replies
     assert page.question and page.text.startswith("✓ ")
@@ -68,7 +68,7 @@ def test_a_pressed_answer_stays_visible_in_the_first_line_of_the_next_question(u
     user.command("start")
     user.press("Arbeitsuchend")
     assert user.text_out.splitlines()[0] == "✓ Arbeitsuchend / Neuorientierung"
-    assert user.replies[0].question and user.state.step is Step.DISTRICT
+    assert user.replies[0].question and user.current().step is Step.DISTRICT
     user.text("Uelzen")  # typed answers get no tick: the user's own words are on screen
     assert not user.text_out.startswith("✓")
 
@@ -94,36 +94,36 @@ def test_several_slots_in_one_message_skip_questions_and_confirm(user: DialogDri
 def test_free_text_with_typos_towns_and_postcodes(user: DialogDriver) -> None:
     user.command("start")
     user.text("ich bin arbeitslos")
-    assert user.state.situation is Situation.ARBEITSUCHEND and user.state.step is Step.DISTRICT
+    assert user.current().situation is Situation.ARBEITSUCHEND and user.current().step is Step.DISTRICT
     user.text("Lühneburg")
-    assert user.state.district is District.LUENEBURG and user.state.step is Step.SECTOR
+    assert user.current().district is District.LUENEBURG and user.current().step is Step.SECTOR
     user.text("zurück")
-    assert user.state.district is None and user.state.step is Step.DISTRICT
+    assert user.current().district is None and user.current().step is Step.DISTRICT
     user.text("21423")
-    assert user.state.district is District.HARBURG
+    assert user.current().district is District.HARBURG
     assert "Landkreis Harburg" in user.text_out
     user.text("Pflegekraft")
-    assert user.state.sector == "gesundheit" and user.state.step is Step.GOAL
+    assert user.current().sector == "gesundheit" and user.current().step is Step.GOAL
     user.text("Umschuhlung")
-    assert user.state.goal == "umschulung" and user.state.step is Step.RESULTS
+    assert user.current().goal == "umschulung" and user.current().step is Step.RESULTS
 
 
 def test_ambiguous_place_leads_to_one_question_instead_of_a_guess(user: DialogDriver) -> None:
     user.command("start")
     user.press("Beschäftigt")
     user.text("Ich wohne in Barum")
-    assert user.state.step is Step.PLACE
-    assert user.state.district is None
+    assert user.current().step is Step.PLACE
+    assert user.current().district is None
     assert set(user.option_ids()) >= {"dist:lueneburg", "dist:uelzen"}
     user.press("Uelzen")
-    assert user.state.district is District.UELZEN and user.state.step is Step.SECTOR
+    assert user.current().district is District.UELZEN and user.current().step is Step.SECTOR
 
 
 def test_unclear_answer_gets_friendly_reask_with_options(user: DialogDriver) -> None:
     user.command("start")
     user.text("blablub qwertz")
     assert "nicht ganz verstanden" in user.text_out
-    assert user.state.step is Step.SITUATION
+    assert user.current().step is Step.SITUATION
     assert len(user.options) >= 6
 
 
@@ -136,7 +136,7 @@ def test_forged_or_stale_options_are_answered_kindly(user: DialogDriver, forged:
     before = user.state.model_copy(deep=True)
     user.option(forged)
     assert "nicht mehr aktuell" in user.text_out
-    assert user.state.situation == before.situation and user.state.step is Step.DISTRICT
+    assert user.current().situation == before.situation and user.current().step is Step.DISTRICT
     assert user.question() is not None
 
 
@@ -152,12 +152,12 @@ def test_help_cancel_and_restart_work_anywhere(user: DialogDriver) -> None:
     user.command("start")
     user.press("Schule")
     user.text("hilfe")
-    assert "/termine" in user.text_out and user.state.step is Step.DISTRICT
+    assert "/termine" in user.text_out and user.current().step is Step.DISTRICT
     user.text("abbrechen")
-    assert user.state.step is Step.IDLE and user.state.situation is None
+    assert user.current().step is Step.IDLE and user.current().situation is None
     assert "abgebrochen" in user.text_out
     user.command("neu")
-    assert user.state.step is Step.SITUATION
+    assert user.current().step is Step.SITUATION
 
 
 def test_matrix_users_see_bang_commands_in_help(kb: KnowledgeBase) -> None:
@@ -169,7 +169,7 @@ def test_matrix_users_see_bang_commands_in_help(kb: KnowledgeBase) -> None:
 def test_back_at_the_first_question_stays_there(user: DialogDriver) -> None:
     user.command("start")
     user.text("zurück")
-    assert "ersten Frage" in user.text_out and user.state.step is Step.SITUATION
+    assert "ersten Frage" in user.text_out and user.current().step is Step.SITUATION
 
 
 def _results_for(user: DialogDriver, *answers: str) -> None:
@@ -202,7 +202,7 @@ def test_outside_the_region_shows_only_offers_that_apply_everywhere(user: Dialog
     user.command("start")
     user.press("Beschäftigt")
     user.text("Ich wohne in Hamburg")
-    assert user.state.district is District.AUSSERHALB
+    assert user.current().district is District.AUSSERHALB
     user.press("Handwerk")
     user.press("Aufstieg")
     assert user.offer_ids()
@@ -215,7 +215,7 @@ def test_shared_location_sets_the_district(user: DialogDriver) -> None:
     user.command("start")
     user.press("Arbeitgeber")
     user.location(52.965, 10.56)
-    assert user.state.district is District.UELZEN
+    assert user.current().district is District.UELZEN
     assert "Landkreis Uelzen" in user.text_out
 
 
@@ -224,9 +224,9 @@ def test_profile_shows_answers_and_lets_the_user_change_one(user: DialogDriver) 
     user.command("profil")
     assert "Landkreis Harburg" in user.text_out and "Logistik" in user.text_out
     user.press("Branche ändern")
-    assert user.state.step is Step.SECTOR and user.state.sector is None
+    assert user.current().step is Step.SECTOR and user.current().sector is None
     user.press("IT")
-    assert user.state.step is Step.RESULTS and user.state.sector == "it"
+    assert user.current().step is Step.RESULTS and user.current().sector == "it"
 
 
 def test_unknown_command_is_answered(user: DialogDriver) -> None:
@@ -338,8 +338,8 @@ def test_every_near_me_contact_says_truthfully_why_it_is_listed(
 ) -> None:
     _results_for(user, *answers)
     user.press("Beratung in meiner Nähe")
-    situation = user.state.situation
-    sector = None if user.state.sector is Sector.UNBEKANNT else user.state.sector
+    situation = user.current().situation
+    sector = None if user.current().sector is Sector.UNBEKANNT else user.current().sector
     by_name = {i.name: i for i in kb.institutions.values()}
     shown = _contact_blocks(user.text_out)
     assert len(shown) == MAX_CONTACTS

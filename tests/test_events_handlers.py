@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Unpack
 
 import pytest
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ from handlers.features import FeatureRegistry
 from handlers.turn import Option, Reply, TurnKind
 from knowledge.base import KnowledgeBase
 from knowledge.events import EventIn, parse_events_yaml, parse_ics
-from tests.turns import make_turn
+from tests.turns import TurnFields, make_turn
 
 NOW = dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.UTC)
 
@@ -69,7 +70,7 @@ class User:
     user: str = "4711"
     replies: list[Reply] = field(default_factory=list)
 
-    def _turn(self, kind: TurnKind, **kw: object) -> list[Reply]:
+    def _turn(self, kind: TurnKind, **kw: Unpack[TurnFields]) -> list[Reply]:
         turn = make_turn("telegram", self.user, kind, at=NOW, **kw)
         self.replies = self.service.handle_sync(turn)
         return self.replies

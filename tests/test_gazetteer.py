@@ -171,7 +171,8 @@ def test_every_locality_point_lies_in_its_district(gaz: Gazetteer) -> None:
 def test_by_name_and_ags(gaz: Gazetteer) -> None:
     assert [m.ags for m in gaz.by_name("Winsen")] == ["03353040"]
     assert {m.district for m in gaz.by_name("Barum")} == {District.LUENEBURG, District.UELZEN}
-    assert gaz.by_ags("03355022") is not None and gaz.by_ags("03355022").name == "Lüneburg"
+    lueneburg = gaz.by_ags("03355022")
+    assert lueneburg is not None and lueneburg.name == "Lüneburg"
     assert gaz.by_name("Kaltenmoor") == []  # a locality, not a municipality name
 
 

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
+from bot.app import feature_settings
 from bot.clock import system_clock
 from bot.console import parse_line
 from bot.conversation import ConversationService
@@ -34,7 +35,7 @@ DAYS = dt.timedelta(days=3)
 def termine(engine: sa.Engine, kb: KnowledgeBase) -> Iterator[ConversationService]:
     registry = FeatureRegistry()
     event_features.register(registry)
-    yield ConversationService(engine, kb, Settings(), registry)
+    yield ConversationService(engine, kb, feature_settings(Settings()), registry)
 
 
 def termine_text(service: ConversationService) -> str:
@@ -64,7 +65,7 @@ def test_termine_at_night_shows_what_is_ahead_in_berlin_time(
 
 def runtime(engine: sa.Engine, sender: RecordingSender, leads: str, quiet: str = "") -> ReminderRuntime:
     settings = Settings(reminder_lead_times=leads, quiet_hours=quiet, reminder_tick_seconds=3600)
-    return ReminderRuntime(settings, engine, {"telegram": sender})
+    return ReminderRuntime(feature_settings(settings), engine, {"telegram": sender})
 
 
 @pytest.mark.parametrize(

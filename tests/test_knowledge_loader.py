@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -24,7 +26,11 @@ def data_dir(tmp_path: Path) -> Path:
     return target
 
 
-def _edit_offers(data_dir: Path, change: callable) -> None:  # type: ignore[valid-type]
+# changes the list of offers in place (the lambdas' return values are ignored)
+OffersEdit = Callable[[list[dict[str, Any]]], object]
+
+
+def _edit_offers(data_dir: Path, change: OffersEdit) -> None:
     path = data_dir / "offers.yaml"
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     change(raw["offers"])
@@ -52,7 +58,9 @@ def test_bundled_base_is_valid() -> None:
         (lambda offers: offers[3].update(unexpected="x"), "unexpected", "Extra inputs"),
     ],
 )
-def test_malformed_entry_names_file_entry_and_field(data_dir: Path, change, field: str, words: str) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_entry_names_file_entry_and_field(
+    data_dir: Path, change: OffersEdit, field: str, words: str
+) -> None:
     entry_id = yaml.safe_load((data_dir / "offers.yaml").read_text(encoding="utf-8"))["offers"][3]["id"]
     _edit_offers(data_dir, change)
     with pytest.raises(KnowledgeError) as err:

@@ -53,7 +53,7 @@ pytestmark = pytest.mark.matrix
 
 def settings_for(server: Synapse, bot: Account, database_url: str, store: Path, **extra: Any) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=database_url,
         matrix_homeserver=server.url,
         matrix_user_id=bot.user_id,

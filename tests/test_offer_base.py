@@ -14,13 +14,14 @@ import pytest
 import yaml
 
 from knowledge.schema import (
+    Institution,
     InstitutionsFile,
     Offer,
     OffersFile,
     Scope,
     SourcesFile,
 )
-from knowledge.vocabulary import GOALS_BY_SITUATION, REGION_DISTRICTS, District, Situation
+from knowledge.vocabulary import GOALS_BY_SITUATION, REGION_DISTRICTS, District, Goal, Situation
 
 DATA = Path(__file__).resolve().parents[1] / "knowledge" / "data"
 
@@ -61,17 +62,23 @@ def _offer_texts(offer: Offer) -> list[str]:
     return texts
 
 
+def _citing(offers: list[Offer], institutions: InstitutionsFile) -> list[Offer | Institution]:
+    return [*offers, *institutions.institutions]
+
+
 # --- shape and counts ---------------------------------------------------------------------------------
 
 
-def test_files_validate_and_have_enough_entries(offers, institutions, sources):
+def test_files_validate_and_have_enough_entries(
+    offers: list[Offer], institutions: InstitutionsFile, sources: SourcesFile
+) -> None:
     assert len(offers) >= 40
     assert len(institutions.institutions) >= 12
     assert sources.attribution.strip()
     assert sources.sources
 
 
-def test_ids_are_unique(offers, institutions, sources):
+def test_ids_are_unique(offers: list[Offer], institutions: InstitutionsFile, sources: SourcesFile) -> None:
     for ids in (
         [o.id for o in offers],
         [i.id for i in institutions.institutions],
@@ -81,7 +88,7 @@ def test_ids_are_unique(offers, institutions, sources):
         assert not dupes, f"duplicate ids: {dupes}"
 
 
-def test_attribution_file_exists():
+def test_attribution_file_exists() -> None:
     text = (DATA / "ATTRIBUTION.md").read_text(encoding="utf-8")
     assert "sources.yaml" in text
     assert "Beratung" in text
@@ -90,21 +97,25 @@ def test_attribution_file_exists():
 # --- references ---------------------------------------------------------------------------------------
 
 
-def test_every_provider_exists(offers, institutions):
+def test_every_provider_exists(offers: list[Offer], institutions: InstitutionsFile) -> None:
     known = {i.id for i in institutions.institutions}
     missing = {o.id: o.provider for o in offers if o.provider not in known}
     assert not missing, f"unknown providers: {missing}"
 
 
-def test_every_cited_source_exists(offers, institutions, sources):
+def test_every_cited_source_exists(
+    offers: list[Offer], institutions: InstitutionsFile, sources: SourcesFile
+) -> None:
     known = {s.id for s in sources.sources}
-    for entry in [*offers, *institutions.institutions]:
+    for entry in _citing(offers, institutions):
         unknown = [s for s in entry.sources if s not in known]
         assert not unknown, f"{entry.id} cites unknown sources {unknown}"
 
 
-def test_every_listed_source_is_cited(offers, institutions, sources):
-    cited = {s for entry in [*offers, *institutions.institutions] for s in entry.sources}
+def test_every_listed_source_is_cited(
+    offers: list[Offer], institutions: InstitutionsFile, sources: SourcesFile
+) -> None:
+    cited = {s for entry in _citing(offers, institutions) for s in entry.sources}
     unused = [s.id for s in sources.sources if s.id not in cited]
     assert not unused, f"sources nobody cites: {unused}"
 
@@ -114,7 +125,9 @@ def test_every_listed_source_is_cited(offers, institutions, sources):
 
 @pytest.mark.parametrize("district", REGION_DISTRICTS, ids=lambda d: d.value)
 @pytest.mark.parametrize("situation", list(Situation), ids=lambda s: s.value)
-def test_every_district_and_situation_has_an_offer(offers, district: District, situation: Situation):
+def test_every_district_and_situation_has_an_offer(
+    offers: list[Offer], district: District, situation: Situation
+) -> None:
     hits = [o.id for o in offers if situation in o.situations and o.serves_district(district)]
     assert hits, f"no offer for {situation} in {district}"
 
@@ -124,18 +137,18 @@ def test_every_district_and_situation_has_an_offer(offers, district: District, s
     [(s, g) for s, goals in GOALS_BY_SITUATION.items() for g in goals],
     ids=lambda v: v.value,
 )
-def test_every_situation_goal_pair_has_offers(offers, situation, goal):
+def test_every_situation_goal_pair_has_offers(offers: list[Offer], situation: Situation, goal: Goal) -> None:
     hits = [o.id for o in offers if situation in o.situations and goal in o.goals]
     assert len(hits) >= 2, f"only {hits} for ({situation}, {goal})"
 
 
-def test_outside_region_still_gets_offers_for_every_situation(offers):
+def test_outside_region_still_gets_offers_for_every_situation(offers: list[Offer]) -> None:
     for situation in Situation:
         hits = [o for o in offers if situation in o.situations and o.serves_district(District.AUSSERHALB)]
         assert hits, f"nothing for {situation} outside the region"
 
 
-def test_regional_offers_name_their_districts(offers):
+def test_regional_offers_name_their_districts(offers: list[Offer]) -> None:
     for o in offers:
         if o.scope is Scope.REGION:
             assert o.districts != "all", f"{o.id}: regional offer should list its districts"
@@ -144,7 +157,7 @@ def test_regional_offers_name_their_districts(offers):
 # --- editorial rules ----------------------------------------------------------------------------------
 
 
-def test_figures_carry_their_stand(offers):
+def test_figures_carry_their_stand(offers: list[Offer]) -> None:
     for o in offers:
         for field in (o.summary, o.next_step):
             if MONEY_OR_RATE.search(field):
@@ -153,12 +166,12 @@ def test_figures_carry_their_stand(offers):
             assert a.stand.strip(), f"{o.id}: amount without 'Stand'"
 
 
-def test_summaries_keep_figures_in_amounts(offers):
+def test_summaries_keep_figures_in_amounts(offers: list[Offer]) -> None:
     offenders = [o.id for o in offers if MONEY_OR_RATE.search(o.summary) or MONEY_OR_RATE.search(o.next_step)]
     assert not offenders, f"put amounts into `amounts`, not into summary/next_step: {offenders}"
 
 
-def test_no_expired_programme_is_offered(offers, sources):
+def test_no_expired_programme_is_offered(offers: list[Offer], sources: SourcesFile) -> None:
     for o in offers:
         for text in _offer_texts(o):
             assert not EXPIRED.search(text), f"{o.id} mentions the expired WiN programme: {text!r}"
@@ -166,13 +179,13 @@ def test_no_expired_programme_is_offered(offers, sources):
         assert not EXPIRED.search(s.title), f"source {s.id} belongs to the expired WiN programme"
 
 
-def test_institution_phones_are_only_the_sourced_ones(institutions):
+def test_institution_phones_are_only_the_sourced_ones(institutions: InstitutionsFile) -> None:
     for inst in institutions.institutions:
         if inst.phone is not None:
             assert inst.phone in SOURCED_PHONES, f"{inst.id}: unsourced phone {inst.phone!r}"
 
 
-def test_no_unsourced_phone_number_in_texts(offers, institutions):
+def test_no_unsourced_phone_number_in_texts(offers: list[Offer], institutions: InstitutionsFile) -> None:
     texts = [t for o in offers for t in _offer_texts(o)]
     texts += [i.summary for i in institutions.institutions]
     for text in texts:
@@ -182,20 +195,20 @@ def test_no_unsourced_phone_number_in_texts(offers, institutions):
             assert match.strip() in SOURCED_PHONES, f"unsourced phone-like number {match!r} in {text!r}"
 
 
-def test_no_email_addresses(offers, institutions):
+def test_no_email_addresses(offers: list[Offer], institutions: InstitutionsFile) -> None:
     assert all(i.email is None for i in institutions.institutions)
     for o in offers:
         for text in _offer_texts(o):
             assert "@" not in text, f"{o.id}: e-mail address in text"
 
 
-def test_every_offer_has_english_summary_and_lowercase_keywords(offers):
+def test_every_offer_has_english_summary_and_lowercase_keywords(offers: list[Offer]) -> None:
     for o in offers:
         assert o.summary_en, f"{o.id}: missing summary_en"
         assert o.keywords, f"{o.id}: no keywords"
         assert all(k == k.lower() for k in o.keywords), f"{o.id}: keywords must be lowercase"
 
 
-def test_compiled_on_is_the_compilation_date_and_no_file_claims_a_check(offers):
+def test_compiled_on_is_the_compilation_date_and_no_file_claims_a_check(offers: list[Offer]) -> None:
     assert {o.compiled_on.isoformat() for o in offers} == {"2026-11-25", "2026-11-30", "2026-12-01"}
     assert all(o.verified_on is None and o.verified_by is None for o in offers)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Unpack
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.app import build_features, feature_settings
 from bot.conversation import ConversationService
@@ -16,9 +17,9 @@ from db.event_models import Subscription
 from db.models import Profile, User
 from db.privacy import purge_inactive
 from db.schema import metadata
-from handlers.turn import TurnKind
+from handlers.turn import Reply, TurnKind
 from knowledge.base import KnowledgeBase
-from tests.turns import make_turn
+from tests.turns import TurnContent, TurnFields, make_turn
 
 
 def _service(url: str, kb: KnowledgeBase) -> ConversationService:
@@ -28,7 +29,7 @@ def _service(url: str, kb: KnowledgeBase) -> ConversationService:
     return ConversationService(make_engine(url), kb, feature_settings(settings), build_features())
 
 
-def _say(service: ConversationService, user: str, **kw: object) -> list:  # type: ignore[type-arg]
+def _say(service: ConversationService, user: str, **kw: Unpack[TurnFields]) -> list[Reply]:
     kind = TurnKind.COMMAND if "command" in kw else TurnKind.OPTION if "option_id" in kw else TurnKind.TEXT
     return service.handle_sync(make_turn("telegram", user, kind, **kw))
 
@@ -70,7 +71,7 @@ def _add_delivery(engine: sa.Engine, user_id: int) -> None:
 
 def _user_id(engine: sa.Engine, external_id: str) -> int:
     with Session(engine) as s:
-        return s.execute(sa.select(User.id).where(User.external_id == external_id)).scalar_one()
+        return s.execute(sa.select(col(User.id)).where(col(User.external_id) == external_id)).scalar_one()
 
 
 def test_privacy_notice_names_operator_contact_and_retention(sqlite_url: str, kb: KnowledgeBase) -> None:
@@ -101,7 +102,9 @@ def test_delete_after_confirmation_leaves_no_row_behind(database_url: str, kb: K
     _add_delivery(service.engine, uid)  # … and already reminded once
     before = _rows_mentioning(service.engine, uid, "99")
     assert {"users", "conversations", "profiles", "subscriptions", "deliveries"} <= set(before)
-    export = json.loads(_say(service, "99", command="meinedaten")[0].attachment.data)
+    attachment = _say(service, "99", command="meinedaten")[0].attachment
+    assert attachment is not None
+    export = json.loads(attachment.data)
     assert {"subscriptions", "deliveries"} <= set(export)
     ask = _say(service, "99", command="loeschen")
     assert "wirklich" in ask[0].text and {o.id for o in ask[0].options} == {
@@ -132,7 +135,7 @@ def test_inactive_users_are_purged_after_the_retention_period(database_url: str,
     _say(service, "old", command="start")
     _say(service, "new", command="start")
     with session_scope(service.engine) as s:
-        old = s.execute(sa.select(User).where(User.external_id == "old")).scalar_one()
+        old = s.execute(sa.select(User).where(col(User.external_id) == "old")).scalar_one()
         old.last_seen_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
     with session_scope(service.engine) as s:
         purged = purge_inactive(s, dt.datetime.now(dt.UTC) - dt.timedelta(days=365))
@@ -168,7 +171,7 @@ async def test_scheduled_purge_runs_at_start_up(database_url: str, kb: Knowledge
     _say(service, "gone", command="start")
     _say(service, "kept", command="start")
     with session_scope(service.engine) as s:
-        gone = s.execute(sa.select(User).where(User.external_id == "gone")).scalar_one()
+        gone = s.execute(sa.select(User).where(col(User.external_id) == "gone")).scalar_one()
         gone.last_seen_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=13 * 31)
     runtime = MaintenanceRuntime(service.settings, service.engine)
     await runtime.start()
@@ -199,7 +202,7 @@ def test_in_a_group_export_and_deletion_point_to_a_private_chat(sqlite_url: str,
     service = _service(sqlite_url, kb)
     group = "-100777"
 
-    def in_group(sender: str, **kw: object) -> list:  # type: ignore[type-arg]
+    def in_group(sender: str, **kw: Unpack[TurnContent]) -> list[Reply]:
         kind = (
             TurnKind.COMMAND if "command" in kw else TurnKind.OPTION if "option_id" in kw else TurnKind.TEXT
         )
@@ -210,7 +213,7 @@ def test_in_a_group_export_and_deletion_point_to_a_private_chat(sqlite_url: str,
             sender_id=sender,
             private=False,
             direct_url="https://t.me/lotse_bot",
-            **kw,  # type: ignore[arg-type]
+            **kw,
         )
         return service.handle_sync(turn)
 
@@ -239,7 +242,7 @@ def test_a_newcomer_alone_in_a_former_direct_room_gets_nothing_of_the_earlier_pe
     service = _service(sqlite_url, kb)
     room = "!dm:example.org"
 
-    def say(sender: str, **kw: object) -> list:  # type: ignore[type-arg]
+    def say(sender: str, **kw: Unpack[TurnContent]) -> list[Reply]:
         kind = (
             TurnKind.COMMAND if "command" in kw else TurnKind.OPTION if "option_id" in kw else TurnKind.TEXT
         )
@@ -270,7 +273,7 @@ def test_in_a_former_direct_room_the_earlier_persons_subscription_is_shown_to_no
     service = _service(sqlite_url, kb)
     room = "!dm2:example.org"
 
-    def say(sender: str, private: bool, **kw: object) -> list:  # type: ignore[type-arg]
+    def say(sender: str, private: bool, **kw: Unpack[TurnContent]) -> list[Reply]:
         kind = TurnKind.COMMAND if "command" in kw else TurnKind.OPTION
         return service.handle_sync(make_turn("matrix", room, kind, sender_id=sender, private=private, **kw))
 

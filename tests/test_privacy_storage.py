@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Unpack
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from bot.settings import load_settings
 from db.engine import make_engine
 from handlers.turn import TurnKind
 from knowledge.base import KnowledgeBase
-from tests.turns import make_turn
+from tests.turns import TurnFields, make_turn
 
 PERSONAL = [
     "Schmidtbauer",
@@ -77,7 +78,7 @@ def test_no_table_keeps_names_health_words_phone_numbers_or_addresses(
 ) -> None:
     svc, engine = service
 
-    def send(kind: TurnKind, **kw: object) -> None:
+    def send(kind: TurnKind, **kw: Unpack[TurnFields]) -> None:
         svc.handle_sync(make_turn("console", "u1", kind, **kw))
 
     send(TurnKind.COMMAND, command="start")
@@ -148,7 +149,11 @@ async def test_messages_through_telegram_leave_none_of_their_words(
         for text in MESSAGES:
             before = len(api.messages(chat))
             api.user_text(chat, text)
-            await api.wait_for(lambda before=before: len(api.messages(chat)) > before or None)
+
+            def answered(before: int = before) -> bool | None:
+                return len(api.messages(chat)) > before or None
+
+            await api.wait_for(answered)
     stored = stored_text(engine)
     engine.dispose()
     assert [p for p in PERSONAL if p.lower() in stored] == []

@@ -193,6 +193,7 @@ async def test_stop_ends_reminders_and_drops_what_is_queued(engine: sa.Engine) -
     d.plan()
     with session_scope(engine) as session:
         user = session.exec(select(User).where(User.external_id == ann)).one()
+        assert user.id is not None
         assert end_subscription(session, user.id, clock.now)
     await tick(d)
     clock.set(local(2027, 3, 9, 17, 0))

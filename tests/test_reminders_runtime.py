@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 import time_machine
@@ -12,10 +13,12 @@ from sqlmodel import Session, select
 
 from bot import runner
 from bot.app import feature_settings
+from bot.outbound import DeliveryResult
 from bot.reminders.runtime import ReminderRuntime
 from bot.settings import Settings
 from db.event_models import Delivery
 from db.types import utcnow
+from handlers.turn import Reply
 from tests.reminders_support import RecordingSender, add_event, add_subscribers, local
 
 # 10:00 Berlin: "now + 90 minutes" is still today (at 23:00 it would be tomorrow). Ticking, because the
@@ -61,10 +64,12 @@ async def test_stop_while_draining_finishes_in_flight_and_releases_the_rest(engi
     sender = RecordingSender()
     original = sender.send
 
-    async def slow_send(external_id: str, replies: object, personal: bool = False) -> object:
+    async def slow_send(
+        external_id: str, replies: Sequence[Reply], *, personal: bool = False
+    ) -> DeliveryResult:
         started.set()
         await gate.wait()
-        return await original(external_id, replies)  # type: ignore[arg-type]
+        return await original(external_id, replies, personal=personal)
 
     sender.send = slow_send  # type: ignore[method-assign]
     runtime = ReminderRuntime(settings, engine, {"telegram": sender})

@@ -534,7 +534,7 @@ async def test_webhook_mode_checks_the_secret_token(
         api.user_text(ALICE, "/start")  # delivered by the stand-in through the webhook
         await wait_button(api, ALICE, "sit:")
 
-        update = {
+        update: dict[str, Any] = {
             "update_id": 90001,
             "message": {
                 "message_id": 1,
@@ -627,11 +627,12 @@ async def test_in_a_group_admin_actions_and_personal_data_stay_with_the_person(
     api: BotApiStandIn, sqlite_engine: sa.Engine, kb: KnowledgeBase
 ) -> None:
     carol = 1003  # a second admin
-    group = {"chat_type": "supergroup"}
+    group = "supergroup"
     async with running_bot(api, sqlite_engine, kb, admin_ids=f"telegram:{ALICE},telegram:{carol}"):
-        api.user_text(GROUP, "/statistik", from_id=BOB, **group)  # a member of an admin's group: no admin
+        # a member of an admin's group: no admin
+        api.user_text(GROUP, "/statistik", from_id=BOB, chat_type=group)
         await wait_text(api, GROUP, "Diesen Befehl kenne ich nicht")
-        api.user_text(GROUP, "/rundschreiben", from_id=ALICE, **group)
+        api.user_text(GROUP, "/rundschreiben", from_id=ALICE, chat_type=group)
         question = await wait_button(api, GROUP, "adm:bcto:")
         shown = [(m.text, m.edits) for m in api.messages(GROUP)]
         ids = [  # neither may answer Alice's question
@@ -643,13 +644,13 @@ async def test_in_a_group_admin_actions_and_personal_data_stay_with_the_person(
             for other in (BOB, carol)
         ]
         await api.wait_for(lambda: all(i in api.answers for i in ids))
-        api.user_text(GROUP, "/hilfe", from_id=BOB, **group)  # a later turn: the presses are done
+        api.user_text(GROUP, "/hilfe", from_id=BOB, chat_type=group)  # a later turn: the presses are done
         await wait_text(api, GROUP, "So funktioniert")
         assert [(m.text, m.edits) for m in api.messages(GROUP)][: len(shown)] == shown
         api.press(GROUP, question.message_id, data_of(question, "adm:abort"), from_id=ALICE)
         await wait_text(api, GROUP, t("de", "admin.aborted"))
 
-        api.user_text(GROUP, "/meinedaten", from_id=BOB, **group)
+        api.user_text(GROUP, "/meinedaten", from_id=BOB, chat_type=group)
         refusal = await wait_text(api, GROUP, t("de", "privacy.private_only_link"))
         assert [b.url for b in refusal.buttons] == [f"https://t.me/{api.username}"]
         assert api.calls_to("sendDocument") == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from functools import partial
 
 import httpx
 import pytest
@@ -183,7 +184,7 @@ async def test_a_saturated_bot_holds_new_updates_at_the_door_and_loses_none(
     assert not any(task.done() for task in held)  # Telegram is still waiting for these answers
     assert await asyncio.gather(*held) == [200, 200]
     for chat in chats:
-        await api.wait_for(lambda chat=chat: _answers(api, chat))
+        await api.wait_for(partial(_answers, api, chat))
     await asyncio.sleep(0.3)
     assert [_answers(api, chat) for chat in chats] == [1, 1, 1, 1]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from typing import Unpack
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -22,10 +23,10 @@ from db.privacy import purge_inactive
 from handlers.catalogue import t
 from handlers.turn import Turn, TurnKind
 from knowledge.base import KnowledgeBase
-from tests.turns import make_turn
+from tests.turns import TurnFields, make_turn
 
 
-def _turn(user: str = "7", **kw: object) -> Turn:
+def _turn(user: str = "7", **kw: Unpack[TurnFields]) -> Turn:
     kind = TurnKind.OPTION if "option_id" in kw else TurnKind.COMMAND
     return make_turn("telegram", user, kind, **kw)
 

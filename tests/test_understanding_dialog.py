@@ -7,6 +7,8 @@ correction per understood slot, and the answer language follows what they write.
 
 from __future__ import annotations
 
+from typing import Unpack
+
 import pytest
 
 from bot.app import build_features, feature_settings
@@ -15,7 +17,7 @@ from bot.settings import load_settings
 from db.engine import make_engine
 from handlers.turn import Reply, TurnKind
 from knowledge.base import KnowledgeBase
-from tests.turns import make_turn
+from tests.turns import TurnContent, make_turn
 
 
 class Person:
@@ -25,7 +27,7 @@ class Person:
         self.service, self.name, self.client_language = service, name, client_language
         self.replies: list[Reply] = []
 
-    def _send(self, kind: TurnKind, **kw: object) -> list[Reply]:
+    def _send(self, kind: TurnKind, **kw: Unpack[TurnContent]) -> list[Reply]:
         turn = make_turn("telegram", self.name, kind, language=self.client_language, **kw)
         self.replies = self.service.handle_sync(turn)
         return self.replies
