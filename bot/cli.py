@@ -55,11 +55,14 @@ def chat(
     from bot.app import build_service
     from bot.console import run_chat
     from bot.logs import configure_logging
+    from bot.offer_refresh import OfferRefresh
 
     settings = settings_or_exit()
     configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
-    service = build_service(settings, engine_or_exit(settings))
-    run_chat(service, user)
+    engine = engine_or_exit(settings)
+    service = build_service(settings, engine)
+    # a partner's edit (web console, `knowledge load`) reaches this chat as it reaches `run`
+    run_chat(service, user, OfferRefresh(service, engine, settings.offer_refresh_seconds))
 
 
 @app.command()

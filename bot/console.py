@@ -1,6 +1,8 @@
 """The console transport: the same dialog in a terminal, or driven line by line by a script.
 
 Options are numbered across all replies of one turn; typing a number picks that option.
+A chat keeps its offer base current like `bildungslotse run` does (`bot.offer_refresh`): a partner's
+edit shows up in the next answer after OFFER_REFRESH_SECONDS, also in a session left open for hours.
 """
 
 from __future__ import annotations
@@ -9,12 +11,15 @@ import asyncio
 import datetime as dt
 import sys
 from collections.abc import Callable, Iterable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.clock import Clock, system_clock
 from bot.conversation import ConversationService
 from bot.transport_spec import TransportSpec
 from handlers.turn import Option, Reply, Turn, TurnKind
+
+if TYPE_CHECKING:
+    from bot.offer_refresh import OfferRefresh
 
 # started by `bildungslotse chat`, never by `bildungslotse run`
 SPEC = TransportSpec(name="console", command_prefix="/")
@@ -57,7 +62,10 @@ async def chat(
     interactive: bool | None = None,
     read: Callable[[str], str] | None = None,
     clock: Clock = system_clock,
+    refresh: OfferRefresh | None = None,
 ) -> None:
+    """`refresh` runs while the chat does: it ticks on a thread of its own, so a reload happens even
+    while the loop waits in `input()`, and it is stopped at the end (nothing keeps the process alive)."""
     interactive = stdin.isatty() if interactive is None else interactive
     options: list[Option] = []
 
@@ -68,20 +76,26 @@ async def chat(
         stdout.write(text + "\n")
         stdout.flush()
 
-    await send(Turn(TRANSPORT, user, TurnKind.COMMAND, command="resume", at=clock()))
-    while True:
-        try:
-            line = (read or input)("> ") if interactive else stdin.readline()
-        except (EOFError, KeyboardInterrupt):
-            break
-        if not interactive and line == "":
-            break  # EOF
-        if interactive and line.strip().lower() in ("exit", "quit", "/exit", "/quit"):
-            break
-        await send(parse_line(line, user, options, clock()))
+    if refresh is not None:
+        await refresh.start()
+    try:
+        await send(Turn(TRANSPORT, user, TurnKind.COMMAND, command="resume", at=clock()))
+        while True:
+            try:
+                line = (read or input)("> ") if interactive else stdin.readline()
+            except (EOFError, KeyboardInterrupt):
+                break
+            if not interactive and line == "":
+                break  # EOF
+            if interactive and line.strip().lower() in ("exit", "quit", "/exit", "/quit"):
+                break
+            await send(parse_line(line, user, options, clock()))
+    finally:
+        if refresh is not None:
+            await refresh.stop()
     if interactive:
         stdout.write("Auf Wiedersehen!\n")
 
 
-def run_chat(service: ConversationService, user: str) -> None:
-    asyncio.run(chat(service, user))
+def run_chat(service: ConversationService, user: str, refresh: OfferRefresh | None = None) -> None:
+    asyncio.run(chat(service, user, refresh=refresh))

@@ -127,7 +127,8 @@ class Settings(BaseSettings):
     telegram_webhook_listen: str = "127.0.0.1"
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
     telegram_webhook_secret: SecretStr | None = None
-    # webhook back-pressure (bot/telegram/webhook.py): updates in progress before new ones wait at the door
+    # back-pressure: updates taken and not finished per process; beyond it polling stops fetching
+    # (bot/telegram/polling.py) and the webhook holds new ones at the door (bot/telegram/webhook.py)
     telegram_max_pending_updates: int = Field(default=256, ge=1)
     telegram_send_rate: float = Field(default=30.0, gt=0)  # messages per second overall
     telegram_per_chat_rate: float = Field(default=1.0, gt=0)  # messages per second per chat

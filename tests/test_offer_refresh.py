@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 import logging
+import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +23,14 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.app import build_service
+from bot.console import chat
 from bot.conversation import ConversationService
 from bot.offer_refresh import OfferRefresh
 from bot.settings import load_settings
 from db import offer_store
 from db.engine import make_engine, session_scope
 from db.models import InstitutionRecord, OfferRecord
+from handlers.catalogue import t
 from handlers.turn import Reply, TurnKind
 from knowledge.loader import load_offer_base
 from tests.telegram_standin import free_port
@@ -239,3 +244,48 @@ def test_an_edit_recreates_a_deleted_revision_row_so_processes_still_notice(bot:
     assert revision(bot.engine) != bot.service.knowledge.revision
     assert bot.refresh.check() is True
     assert NEW_SUMMARY in bot.details(offers[0])
+
+
+async def test_a_console_chat_shows_an_edit_made_elsewhere_in_its_next_answer(bot: Bot) -> None:
+    """`bildungslotse chat` left open while a partner saves: the refresh the chat started (as `run`
+    does, here every 0.1 s) swaps in the new base, and the next offer opened shows the new text."""
+    _, offers = bot.results(user="probe")  # the dialog below lists the same offers
+    first = offers[0]
+    old_summary = bot.service.kb.offers_by_id[first].summary
+    refresh = OfferRefresh(bot.service, bot.engine, 0.1)
+    out = io.StringIO()
+    answers: list[str] = []  # what the chat printed before each line the user types
+
+    def pick(label: str) -> str:
+        """The number the latest answer shows for the option `label`, as a user types it."""
+        numbers = re.findall(rf"^  (\d+)\) {re.escape(label)}$", answers[-1], re.M)
+        assert len(numbers) == 1, (label, answers[-1])
+        return str(numbers[0])
+
+    def partner_saves_and_refresh_runs() -> None:
+        console_edit(bot.engine, first, NEW_SUMMARY)
+        target, deadline = revision(bot.engine), time.monotonic() + 20
+        while bot.service.knowledge.revision != target:  # the chat's own refresh thread, nobody else
+            assert time.monotonic() < deadline, "the console chat never reloaded the offer base"
+            time.sleep(0.05)
+
+    script = iter(
+        [
+            lambda: "/start",
+            lambda: pick(t("de", "situation.beschaeftigt")),
+            lambda: pick(t("de", "district.lueneburg")),
+            lambda: pick(t("de", "sector.gesundheit")),
+            lambda: pick(t("de", "goal.weiterbildung")),
+            lambda: (partner_saves_and_refresh_runs(), pick(t("de", "option.offer_number", n=1)))[1],
+        ]
+    )
+
+    def read(prompt: str) -> str:
+        answers.append(out.getvalue()[sum(map(len, answers)) :])
+        return next(script, lambda: "exit")()
+
+    await chat(bot.service, "anna", stdout=out, interactive=True, read=read, refresh=refresh)
+    results, details = answers[-2], answers[-1]
+    assert "Das passt zu Ihnen" in results  # the edit came while the user looked at this page
+    assert NEW_SUMMARY in details and old_summary not in details
+    assert not refresh.alive()  # stopped with the chat: nothing keeps the process running

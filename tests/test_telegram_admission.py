@@ -122,3 +122,22 @@ async def test_the_arrival_rate_is_limited_and_only_some_dropped_presses_are_ans
     h.feed(press(1, "later"))
     await asyncio.gather(*h.tasks)
     assert h.ran[-1] == "later"
+
+
+async def test_fetched_updates_count_against_the_limit_before_they_arrive_and_until_they_finish() -> None:
+    """Polling's back-pressure does not depend on when PTB's queue hands updates over: two updates
+    fetched (announced) fill a limit of 2 at once; the poller may fetch again only when one finished,
+    and then only as many as fit."""
+    h = Harness()
+    h.gates["a"] = asyncio.Event()
+    h.processor.announce(2)  # getUpdates returned two; PTB has not handed them over yet
+    poller = asyncio.create_task(h.processor.room_for(2))
+    await h.settle()
+    assert not poller.done()
+    h.feed(message(1, "a"))
+    h.feed(message(2, "b"))  # finishes at once
+    assert await asyncio.wait_for(poller, 1) == 1  # room for one: the other is still in progress
+    assert h.processor.load == 1 and h.processor.announced == 0
+    h.gates["a"].set()
+    await asyncio.gather(*h.tasks)
+    assert await h.processor.room_for(2) == 2

@@ -19,6 +19,11 @@ arrival, before any shared capacity is used:
 
 Dropped updates are reported to `on_drop` (the runtime answers the flood notice once and stops
 a dropped button's spinner); this module sends nothing itself.
+
+Back-pressure (TELEGRAM_MAX_PENDING_UPDATES): `load` counts the updates in progress here plus those
+fetched by polling and still on their way through PTB's queue (`announce`); the webhook holds a
+request at the door (`room`) and polling waits before its next getUpdates (`room_for`,
+bot/telegram/polling.py) while it is at the limit.
 """
 
 from __future__ import annotations
@@ -112,7 +117,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._slots = asyncio.BoundedSemaphore(max_concurrent)
         self._lanes: dict[int, _ChatLane] = {}  # chats with a running update (and maybe a backlog)
         self.in_progress = 0  # updates handed to this processor and not finished (running or waiting)
-        self._room_waiters: deque[asyncio.Future[None]] = deque()  # webhook requests held at the door
+        self.announced = 0  # fetched by polling, not yet handed to this processor (in PTB's queue)
+        self._room_waiters: deque[asyncio.Future[None]] = deque()  # held webhook requests, or the poller
         self._floods: dict[int, _Flood] = {}
 
     def pending(self, chat_id: int) -> int:
@@ -120,7 +126,19 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         lane = self._lanes.get(chat_id)
         return 1 + len(lane.waiting) if lane is not None else 0
 
+    @property
+    def load(self) -> int:
+        """Updates this process has taken from Telegram and not finished."""
+        return self.in_progress + self.announced
+
+    def announce(self, count: int) -> None:
+        """`count` updates were fetched (getUpdates) and are on their way here: they count from now,
+        not only once PTB's queue hands them over, so the next fetch cannot overshoot the limit."""
+        self.announced += count
+
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if self.announced > 0:
+            self.announced -= 1  # arrived: now counted as in progress
         self.in_progress += 1
         try:
             await self._process(update, coroutine)
@@ -133,27 +151,35 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                     break
 
     async def room(self, limit: int, timeout: float) -> bool:
-        """Waits (at most `timeout` s) until fewer than `limit` updates are in progress; False if not.
+        """Waits (at most `timeout` s) until fewer than `limit` updates are taken; False if not.
 
         Back-pressure for webhook mode: an update Telegram pushes while the bot is saturated is held
         at the door instead of queuing without bound in this process (each waiting update holds its task
         and, once admitted, its requests); Telegram sends no more than its max_connections at once
         and delivers the rest, in order, when the bot answers."""
-        if self.in_progress < limit:  # the usual case: no timer on the hot path
+        if self.load < limit:  # the usual case: no timer on the hot path
             return True
         try:
             async with asyncio.timeout(timeout):
-                while self.in_progress >= limit:
-                    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-                    self._room_waiters.append(waiter)
-                    try:
-                        await waiter  # woken by a finished update
-                    finally:
-                        if waiter in self._room_waiters:
-                            self._room_waiters.remove(waiter)
+                await self.room_for(limit)
             return True
         except TimeoutError:
             return False
+
+    async def room_for(self, limit: int) -> int:
+        """Waits until fewer than `limit` updates are taken; returns how many more fit.
+
+        Back-pressure for polling mode: the poller asks before each getUpdates and fetches no more
+        than fit, so a flood waits at Telegram (which keeps updates for 24 h), not in this process."""
+        while self.load >= limit:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._room_waiters.append(waiter)
+            try:
+                await waiter  # woken by a finished update
+            finally:
+                if waiter in self._room_waiters:
+                    self._room_waiters.remove(waiter)
+        return limit - self.load
 
     async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         kind = self.classify(update)

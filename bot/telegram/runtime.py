@@ -35,6 +35,7 @@ from bot.telegram import render
 from bot.telegram.aiohttp_request import AiohttpRequest
 from bot.telegram.limiter import PollRequest, TelegramRateLimiter
 from bot.telegram.ordering import Drop, Lane, PerChatUpdateProcessor
+from bot.telegram.polling import PollingBot
 from bot.telegram.sender import TelegramSender
 from bot.telegram.updates import message_turn, press_of
 from bot.telegram.webhook import HOLD_SECONDS, WebhookServer
@@ -59,23 +60,26 @@ def build_application(
     api_base_url: str,
     limiter: TelegramRateLimiter,
     updates: PerChatUpdateProcessor | None = None,
+    max_pending: int | None = None,
 ) -> Application:
     """PTB on its own HTTP stack, pointed at `api_base_url` (Telegram's cloud or a self-hosted Bot API
-    server); also used by reminder tooling that needs the bot without the dialog handlers."""
+    server); also used by reminder tooling that needs the bot without the dialog handlers.
+
+    `max_pending`: polling fetches no more while that many updates are taken (`bot.telegram.polling`)."""
     base = api_base_url.rstrip("/")
-    return (
-        ApplicationBuilder()
-        .token(token)
-        .base_url(f"{base}/bot")
-        .base_file_url(f"{base}/file/bot")
-        .rate_limiter(limiter)
-        .request(AiohttpRequest())
-        .get_updates_request(PollRequest(limiter))
-        .concurrent_updates(updates or PerChatUpdateProcessor())
-        .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .job_queue(None)
-        .build()
+    processor = updates or PerChatUpdateProcessor()
+    bot = PollingBot(
+        token,
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+        request=AiohttpRequest(),
+        get_updates_request=PollRequest(limiter),
+        defaults=Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)),
+        rate_limiter=limiter,
+        updates=processor,
+        max_pending=max_pending,
     )
+    return ApplicationBuilder().bot(bot).concurrent_updates(processor).job_queue(None).build()
 
 
 class TelegramRuntime:
@@ -114,6 +118,7 @@ class TelegramRuntime:
             settings.telegram_api_base_url,
             self.limiter,
             self.updates,
+            settings.telegram_max_pending_updates,  # polling's back-pressure; the webhook's is below
         )
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self._on_message))
         self.application.add_handler(CallbackQueryHandler(self._on_callback))
@@ -213,6 +218,8 @@ class TelegramRuntime:
             await self._webhook.stop()
             self._webhook = None
         if app.updater is not None and app.updater.running:
+            if isinstance(app.bot, PollingBot):
+                app.bot.release()  # the Updater's last getUpdates must not wait for room
             await app.updater.stop()
         if app.running:
             await app.stop()
