@@ -269,6 +269,10 @@ async def test_a_console_chat_shows_an_edit_made_elsewhere_in_its_next_answer(bo
             assert time.monotonic() < deadline, "the console chat never reloaded the offer base"
             time.sleep(0.05)
 
+    def partner_saves_then_open_the_first() -> str:
+        partner_saves_and_refresh_runs()
+        return pick(t("de", "option.offer_number", n=1))
+
     script = iter(
         [
             lambda: "/start",
@@ -276,7 +280,7 @@ async def test_a_console_chat_shows_an_edit_made_elsewhere_in_its_next_answer(bo
             lambda: pick(t("de", "district.lueneburg")),
             lambda: pick(t("de", "sector.gesundheit")),
             lambda: pick(t("de", "goal.weiterbildung")),
-            lambda: (partner_saves_and_refresh_runs(), pick(t("de", "option.offer_number", n=1)))[1],
+            partner_saves_then_open_the_first,
         ]
     )
 

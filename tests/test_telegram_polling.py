@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import pytest
@@ -102,6 +103,10 @@ def transcript(api: BotApiStandIn, chat: int) -> list[int]:
     return [i for m in api.messages(chat) for i, q in enumerate(QUESTIONS) if q in m.text]
 
 
+def all_questions_in(api: BotApiStandIn, chat: int) -> bool | None:
+    return len(transcript(api, chat)) == len(QUESTIONS) or None
+
+
 async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
     async with asyncio.timeout(timeout):
         while not check():
@@ -127,7 +132,7 @@ async def test_at_the_limit_polling_leaves_updates_at_telegram_and_then_answers_
 
         service.open.set()
         for chat in CHATS:
-            await api.wait_for(lambda chat=chat: len(transcript(api, chat)) == len(QUESTIONS) or None)
+            await api.wait_for(partial(all_questions_in, api, chat))
         await api.wait_for(lambda: api.pending_updates == 0 or None)  # all confirmed to Telegram
         await asyncio.sleep(0.3)  # room for an answer that should not come
     assert {chat: transcript(api, chat) for chat in CHATS} == {chat: [0, 1, 2] for chat in CHATS}
@@ -151,6 +156,6 @@ async def test_a_saturated_bot_stops_at_once_and_the_next_start_answers_what_it_
     service.open.set()
     async with polling_bot(settings, service):
         for chat in CHATS:
-            await api.wait_for(lambda chat=chat: len(transcript(api, chat)) == len(QUESTIONS) or None)
+            await api.wait_for(partial(all_questions_in, api, chat))
         await asyncio.sleep(0.3)
     assert {chat: transcript(api, chat) for chat in CHATS} == {chat: [0, 1, 2] for chat in CHATS}
