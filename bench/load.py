@@ -18,7 +18,8 @@ messages/s overall would measure the limiter); the per-chat limit stays as confi
 
 Errors: Bot API requests answered with an error, plus ERROR lines / tracebacks in the bots' logs.
 Lost: an update whose answer did not come within 60 s. Memory: each process's resident set size
-after the run, read from its own /metrics (process_resident_memory_bytes) and its peak (VmHWM).
+after the run, read from its own /metrics (process_resident_memory_bytes) and its peak (VmHWM);
+`--heap-trim-seconds 0` runs the bots without the heap trim (bot/heap_trim.py), the baseline.
 The driver (stand-in, proxy, users) shares the 2 cores with the bots: absolute rates are those of
 this whole setup on one machine, not of the bots alone.
 """
@@ -48,6 +49,7 @@ import sqlalchemy as sa  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 from bench.ops_report import write_block  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 from db import migrate  # noqa: E402
 from db.engine import make_engine, session_scope  # noqa: E402
 from tests.service_support import SECRET_HEADER, BotProcess, RoundRobinProxy, bot_env  # noqa: E402
@@ -279,6 +281,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             with tempfile.TemporaryDirectory() as cwd:
                 for _ in range(args.processes):
                     env = bot_env(api, url, proxy.url, TELEGRAM_SEND_RATE="10000", LOG_LEVEL="WARNING")
+                    if args.heap_trim_seconds is not None:
+                        env["HEAP_TRIM_SECONDS"] = str(args.heap_trim_seconds)
                     proxy.backends.append(f"http://127.0.0.1:{env['TELEGRAM_WEBHOOK_PORT']}/telegram/hook")
                     procs.append(BotProcess(env, Path(cwd)))
                 await asyncio.gather(*(p.start() for p in procs))
@@ -306,6 +310,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "api_errors": api.errors,
             "log_errors": log_errors,
             "routed_per_process": routed,
+            "heap_trim_seconds": args.heap_trim_seconds,
             "rss_mb_before": [round(v, 1) for v in rss_before],
             "rss_mb_after": [round(v, 1) for v in rss_after],
             "rss_mb_peak": [round(v, 1) for v in peaks],
@@ -322,6 +327,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _mb(values: list[float]) -> str:
     return ", ".join(f"{v} MB" for v in values)
+
+
+def _trim(seconds: int | None) -> str:
+    if seconds == 0:
+        return "heap trim off"
+    return f"heap trim every {seconds or Settings.model_fields['heap_trim_seconds'].default} s"
 
 
 def report(r: dict[str, Any]) -> str:
@@ -355,7 +366,7 @@ def report(r: dict[str, Any]) -> str:
         (
             "memory: RSS per process after the load run",
             f"{_mb(r['rss_mb_after'])} (peak {_mb(r['rss_mb_peak'])}; "
-            f"{_mb(r['rss_mb_before'])} before the run)",
+            f"{_mb(r['rss_mb_before'])} before the run; {_trim(r.get('heap_trim_seconds'))})",
             "≤ 150 MB",
             "yes" if max(r["rss_mb_after"]) <= 150 else "**no**",
         )
@@ -395,6 +406,12 @@ def main(argv: list[str] | None = None) -> None:
         help="seconds over which each wave's users arrive, one wave per value (default 60,240)",
     )
     parser.add_argument("--think", type=float, default=2.0, help="seconds between an answer and the next tap")
+    parser.add_argument(
+        "--heap-trim-seconds",
+        type=int,
+        default=None,
+        help="HEAP_TRIM_SECONDS of the bots (default: the product's default; 0 = no heap trim, the baseline)",
+    )
     parser.add_argument("--seed-users", type=int, default=100_000)
     parser.add_argument("--seed-events", type=int, default=1_000)
     parser.add_argument(

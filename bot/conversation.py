@@ -34,7 +34,6 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from bot.flood import FloodGuard
+from bot.keyed_locks import KeyedLocks
 from db import users
 from db.engine import session_scope
 from db.models import User
@@ -55,7 +55,6 @@ from handlers.turn import Reply, Turn
 from knowledge.base import KnowledgeBase
 
 log = logging.getLogger(__name__)
-MAX_LOCKS = 10_000
 Resolver = Callable[[object], Awaitable[list[Reply]]]
 DB_THREADS = 1  # PostgreSQL turns at once per process (see the module docstring)
 
@@ -91,7 +90,7 @@ class ConversationService:
         self.resolvers = dict(resolvers or {})  # request type -> async resolver (e.g. the course search)
         self.knowledge = self._loaded(kb, offer_revision)
         self.flood = FloodGuard(self.settings.flood_max_messages, self.settings.flood_window_seconds)
-        self._locks: OrderedDict[tuple[str, str], asyncio.Lock] = OrderedDict()
+        self._locks = KeyedLocks()
         self._on_loop = engine.dialect.name == "sqlite"
         # set by `bildungslotse run` to count turns for /metrics (bot.web.metrics.observe_turn); the
         # console leaves it unset and never imports prometheus-client
@@ -114,18 +113,6 @@ class ConversationService:
     def kb(self) -> KnowledgeBase:
         return self.knowledge.kb
 
-    def _lock(self, key: tuple[str, str]) -> asyncio.Lock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-            while len(self._locks) > MAX_LOCKS:
-                old_key, old = next(iter(self._locks.items()))
-                if old.locked():
-                    break
-                del self._locks[old_key]
-        self._locks.move_to_end(key)
-        return lock
-
     async def handle(self, turn: Turn) -> list[Reply]:
         started = time.perf_counter()
         replies = await self._handle(turn)
@@ -142,7 +129,7 @@ class ConversationService:
                 if verdict == "warn"
                 else []
             )
-        async with self._lock(key):
+        async with self._locks.hold(key):
             if self._db_threads is None:
                 replies, deferred = self._run(turn)
             else:

@@ -53,7 +53,7 @@ class RateLimiter:
 
     `acquire(key)` first waits for the key's own slot (keeps one conversation in order and at
     its pace), then for an overall slot. Per-key buckets can get their own rate, e.g. Telegram
-    groups (20 messages per minute). Idle buckets are pruned so memory stays bounded.
+    groups (20 messages per minute). Idle buckets are forgotten, so memory follows the active chats.
     """
 
     def __init__(
@@ -65,31 +65,34 @@ class RateLimiter:
         per_key_burst: float = 1.0,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
-        max_keys: int = 10_000,
     ) -> None:
         self.clock = clock
         self.sleep = sleep
         self.per_key_rate = per_key_rate
         self.per_key_burst = per_key_burst
-        self.max_keys = max_keys
         self.overall = TokenBucket(rate, burst if burst is not None else max(1.0, rate), clock())
         self._keys: OrderedDict[Hashable, TokenBucket] = OrderedDict()
 
     def _bucket(self, key: Hashable, now: float, rate: float | None, burst: float | None) -> TokenBucket:
         bucket = self._keys.get(key)
         if bucket is None:
+            self._prune(now)  # before the new one joins: it is full, too
             bucket = TokenBucket(rate or self.per_key_rate, burst or self.per_key_burst, now)
             self._keys[key] = bucket
-            self._prune(now)
         else:
             self._keys.move_to_end(key)
         return bucket
 
     def _prune(self, now: float) -> None:
-        while len(self._keys) > self.max_keys:
+        """Forgets full buckets from the least recently used end: a full bucket is a new one.
+
+        So the map holds only the chats that got a message in the last few seconds (per-chat burst
+        ÷ rate), not every chat since the start: after a campaign of 100,000 users it is small again.
+        """
+        while self._keys:
             oldest_key, oldest = next(iter(self._keys.items()))
             if not oldest.is_idle(now):
-                break  # still busy: keep it (rare; the map shrinks again later)
+                break  # the others were used later; they go at a later call
             del self._keys[oldest_key]
 
     def reserve_key(self, key: Hashable, *, rate: float | None = None, burst: float | None = None) -> float:

@@ -1,5 +1,5 @@
-"""Starts every configured messenger transport and the schedulers (reminders, purge, offer refresh)
-in one asyncio loop.
+"""Starts every configured messenger transport and the schedulers (reminders, purge, offer refresh,
+heap trim) in one asyncio loop.
 
 Which transports exist and how each starts is the registry's business (`bot.transports`).
 """
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from bot.app import build_service
+from bot.heap_trim import HeapTrim, glibc_malloc_trim
 from bot.maintenance import MaintenanceRuntime
 from bot.offer_refresh import OfferRefresh
 from bot.outbound import Runtime, Sender
@@ -22,7 +23,7 @@ from bot.settings import Settings
 from bot.transports import startable
 from bot.web.app import create_app
 from bot.web.health import Health
-from bot.web.metrics import observe_turn, set_offer_revision
+from bot.web.metrics import count_heap_trim, observe_turn, set_offer_revision
 from bot.web.server import HttpServer
 from handlers.feature_settings import FeatureSettings
 
@@ -68,6 +69,7 @@ async def serve(settings: Settings, engine: sa.Engine, stop: asyncio.Event | Non
     maintenance: MaintenanceRuntime | None = None
     refresh = OfferRefresh(service, engine, settings.offer_refresh_seconds, on_loaded=set_offer_revision)
     health.info["offer_base"] = refresh.status
+    heap_trim = HeapTrim(settings.heap_trim_seconds, glibc_malloc_trim(), on_trim=count_heap_trim)
     try:
         if http is not None:
             await http.start()
@@ -83,12 +85,14 @@ async def serve(settings: Settings, engine: sa.Engine, stop: asyncio.Event | Non
         health.schedulers["purge"] = maintenance.alive
         await refresh.start()
         health.schedulers["offer-refresh"] = refresh.alive
+        await heap_trim.start()
         health.ready = True
         log.info("Bildungslotse läuft: %s", ", ".join(senders) or "-")
         await stop.wait()
     finally:
         if http is not None:
             await http.stop()
+        await heap_trim.stop()
         await refresh.stop()
         if maintenance is not None:
             await maintenance.stop()

@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     default_language: Literal["de", "en"] = "de"
     # how often each bot process asks whether the offer base changed (bot/offer_refresh.py)
     offer_refresh_seconds: int = Field(default=30, ge=1, le=3600)
+    # how often `bildungslotse run` hands memory a burst freed back to the system (bot/heap_trim.py); 0 = off
+    heap_trim_seconds: int = Field(default=60, ge=0, le=86_400)
 
     # --- operations: /healthz and /metrics (bot.web); 0 = no HTTP server ---
     http_host: str = "127.0.0.1"

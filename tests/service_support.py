@@ -20,6 +20,8 @@ from aiohttp import web
 
 from tests.telegram_standin import free_port
 
+ROOT = Path(__file__).resolve().parents[1]
+
 SECRET = "multi_process-Secret1"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -143,6 +145,8 @@ def bot_env(api: ApiAddress, database_url: str, public_url: str, **extra: str) -
         HTTP_PORT=str(free_port()),
         QUIET_HOURS="",  # the fan-out goes out whatever the hour this test runs at
         LOG_LEVEL="INFO",
+        # this checkout's code, not wherever the venv's editable install points (a second worktree)
+        PYTHONPATH=os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))),
     )
     env.update(extra)
     return env

@@ -15,7 +15,9 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from prometheus_client import generate_latest
 
+from bot.heap_trim import glibc_malloc_trim
 from bot.runner import serve
 from bot.settings import Settings
 from bot.web.app import create_app
@@ -145,6 +147,21 @@ async def test_metrics_and_healthz_show_the_offer_base_revision_moving_after_a_p
     engine.dispose()
     assert sample(after, "bildungslotse_offer_base_revision") == 2
     assert sample(after, "bildungslotse_offer_base_database_revision") == 2
+
+
+@pytest.mark.skipif(glibc_malloc_trim() is None, reason="needs glibc's malloc_trim")
+async def test_metrics_count_the_heap_trims_and_heap_trim_seconds_0_switches_them_off(
+    api: BotApiStandIn, sqlite_url: str
+) -> None:
+    async with running(api, sqlite_url) as base, httpx.AsyncClient() as http:
+        async with asyncio.timeout(30):  # the first trim runs at start-up, on the scheduler's thread
+            while sample((await http.get(f"{base}/metrics")).text, "bildungslotse_heap_trims_total") < 1:
+                await asyncio.sleep(0.05)
+    before = sample((await asyncio.to_thread(generate_latest)).decode(), "bildungslotse_heap_trims_total")
+    async with running(api, sqlite_url, heap_trim_seconds=0) as base, httpx.AsyncClient() as http:
+        await asyncio.sleep(0.5)
+        after = sample((await http.get(f"{base}/metrics")).text, "bildungslotse_heap_trims_total")
+    assert after == before  # counters are per process: this run added none
 
 
 @pytest.mark.postgres

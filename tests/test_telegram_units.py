@@ -239,13 +239,22 @@ async def test_groups_get_their_own_slower_rate() -> None:
     assert clock.slept == [pytest.approx(3.0)]
 
 
-def test_idle_per_chat_buckets_are_forgotten() -> None:
+def test_idle_per_chat_buckets_are_forgotten_and_busy_ones_kept() -> None:
     clock = FakeClock()
-    limiter = RateLimiter(rate=1000.0, per_key_rate=1.0, clock=clock, sleep=clock.sleep, max_keys=10)
+    limiter = RateLimiter(rate=1000.0, per_key_rate=1.0, per_key_burst=2, clock=clock, sleep=clock.sleep)
+    assert [limiter.reserve_key("busy") for _ in range(4)] == [0.0, 0.0, 1.0, 2.0]  # booked up to t+2 s
     for chat in range(50):
         limiter.reserve_key(chat)
-        clock.now += 2.0
-    assert len(limiter) <= 11
+        clock.now += 0.5
+    assert len(limiter) <= 6  # the chats of the last 2 s (full again after 2 tokens ÷ 1/s), not all 51
+    clock.now = 0.0
+    limiter = RateLimiter(rate=1000.0, per_key_rate=1.0, per_key_burst=2, clock=clock, sleep=clock.sleep)
+    for _ in range(4):
+        limiter.reserve_key("busy")
+    limiter.reserve_key("other")
+    clock.now += 1.0
+    limiter.reserve_key("third")  # "busy" is still booked ahead: kept, its queue goes on
+    assert limiter.reserve_key("busy") == pytest.approx(2.0)
 
 
 def test_a_button_that_cannot_be_encoded_is_dropped_not_the_whole_answer() -> None:

@@ -57,6 +57,15 @@ OFFER_BASE_REVISION = Gauge(
     "bildungslotse_offer_base_database_revision and with the other processes).",
 )
 
+HEAP_TRIMS = Counter(
+    "bildungslotse_heap_trims",
+    "Heap trims (bot/heap_trim.py): freed memory handed back to the system, every HEAP_TRIM_SECONDS.",
+)
+HEAP_RELEASED = Counter(
+    "bildungslotse_heap_trim_released_bytes",
+    "How much the resident set shrank in the heap trims (memory a burst had freed but still held).",
+)
+
 ACTIVE_WINDOW = dt.timedelta(minutes=15)
 REMINDER_RESULTS = ("sent", "retried", "blocked", "failed", "skipped")
 
@@ -135,6 +144,11 @@ def count_reminders(sent: int, retried: int, blocked: int, failed: int, skipped:
 def set_offer_revision(revision: int) -> None:
     """This process now answers from offer base `revision` (bot/offer_refresh.py)."""
     OFFER_BASE_REVISION.set(revision)
+
+
+def count_heap_trim(released: int) -> None:
+    HEAP_TRIMS.inc()
+    HEAP_RELEASED.inc(released)
 
 
 def observe_turn(turn: Turn, seconds: float) -> None:
