@@ -7,13 +7,14 @@ ARG PYTHON_IMAGE=python:3.11-slim
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY knowledge ./knowledge
 COPY db ./db
+# exactly the versions in constraints.txt (`make lock`), the ones the tests ran with
 # pip and setuptools leave the venv once it is built: the runtime never installs anything (about 25 MB less)
-RUN python -m venv /opt/venv && /opt/venv/bin/pip install . \
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install --constraint constraints.txt . \
     && /opt/venv/bin/pip uninstall --yes --quiet pip setuptools
 
 FROM ${PYTHON_IMAGE}

@@ -6,19 +6,20 @@ PYTHON ?= $(FOUND_PYTHON)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-long test-shifted install install-dev lint bench clean synapse image-check
+.PHONY: demo test test-long test-shifted install install-dev lint bench clean synapse image-check lock
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Fehler: Python >= 3.11 wird benötigt." >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# runtime libraries at the versions of constraints.txt (`make lock`), the same as in the image
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt -e .
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt -e '.[dev]'
 	@touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -91,6 +92,21 @@ bench: install-dev
 # bookworm base where python:3.11-slim cannot be pulled; PASS/FAIL per check (docs/container-check.md)
 image-check: install-dev
 	bash deploy/image-check.sh
+
+# The image and `make install` take exactly the versions in constraints.txt (pip -c): a rebuild next month gets
+# the libraries the tests ran with. After changing `dependencies` in pyproject.toml: `make lock`, run the tests, commit constraints.txt.
+# Python 3.11 as in the image; tests/test_constraints.py fails while a dependency has no pin.
+LOCK_PYTHON ?= python3.11
+LOCK_VENV := .lock-venv
+lock:
+	rm -rf $(LOCK_VENV) build
+	$(LOCK_PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet .
+	{ echo "# Exact versions of every runtime dependency, for the image and \`make install\` (pip --constraint)."; \
+	  echo "# Made by \`make lock\` with $$($(LOCK_VENV)/bin/python -V) on $$(date -u +%F); do not edit by hand."; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --exclude bildungslotse; } > constraints.txt
+	rm -rf $(LOCK_VENV) build
 
 clean:
 	rm -rf $(VENV) $(SYNAPSE_VENV) .pytest_cache .mypy_cache data .bench
