@@ -141,3 +141,20 @@ async def test_fetched_updates_count_against_the_limit_before_they_arrive_and_un
     h.gates["a"].set()
     await asyncio.gather(*h.tasks)
     assert await h.processor.room_for(2) == 2
+
+
+async def test_webhook_requests_arriving_together_take_their_places_at_the_door_at_once() -> None:
+    """Telegram opens up to 40 webhook connections at once: with a limit of 2, two pass the door
+    and the third is held (and refused after its timeout), even though PTB's queue has handed none of
+    them to the processor yet; once they arrive and one finishes, the next may enter."""
+    h = Harness()
+    h.gates["a"] = asyncio.Event()
+    assert [await h.processor.room(2, 0.05) for _ in range(3)] == [True, True, False]
+    assert h.processor.load == 2
+    h.feed(message(1, "a"))
+    h.feed(message(2, "b"))  # finishes at once
+    await h.settle()
+    assert h.processor.load == 1
+    assert await h.processor.room(2, 0.05)
+    h.gates["a"].set()
+    await asyncio.gather(*h.tasks)

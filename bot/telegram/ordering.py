@@ -151,20 +151,23 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                     break
 
     async def room(self, limit: int, timeout: float) -> bool:
-        """Waits (at most `timeout` s) until fewer than `limit` updates are taken; False if not.
+        """Waits (at most `timeout` s) until fewer than `limit` updates are taken, then takes a place
+        for one more; False if there was none.
 
         Back-pressure for webhook mode: an update Telegram pushes while the bot is saturated is held
         at the door instead of queuing without bound in this process (each waiting update holds its task
         and, once admitted, its requests); Telegram sends no more than its max_connections at once
-        and delivers the rest, in order, when the bot answers."""
-        if self.load < limit:  # the usual case: no timer on the hot path
-            return True
-        try:
-            async with asyncio.timeout(timeout):
-                await self.room_for(limit)
-            return True
-        except TimeoutError:
-            return False
+        and delivers the rest, in order, when the bot answers. The place counts from admission
+        (`announce`), not only once PTB's queue hands the update over: requests arriving together
+        cannot all pass the door before the first of them is counted."""
+        if self.load >= limit:
+            try:
+                async with asyncio.timeout(timeout):
+                    await self.room_for(limit)
+            except TimeoutError:
+                return False
+        self.announce(1)
+        return True
 
     async def room_for(self, limit: int) -> int:
         """Waits until fewer than `limit` updates are taken; returns how many more fit.
