@@ -43,6 +43,7 @@ HEALTHY_WITHIN = 120.0  # the HEALTHCHECK's first probe runs one --interval (30 
 DIALOG = ("sit:beschaeftigt", "dist:lueneburg", "sec:gesundheit", "goal:weiterbildung")
 CHAT = 4242
 PREFIX = "bl-image-check"
+HEAP_TRIMS = "bildungslotse_heap_trims_total "  # a sample line of /metrics
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -196,6 +197,16 @@ async def webhook_run(image: str, database_url: str, report: Report, keep: bool)
                 "/healthz answers 200 with its JSON body",
                 ok and body.get("status") == "ok",
                 f"after {time.monotonic() - t0:.1f} s: {json.dumps(body, ensure_ascii=False)}",
+            )
+            async def trimmed() -> bool:
+                metrics = (await http.get(f"http://127.0.0.1:{http_port}/metrics")).text
+                counted = [line.split()[1] for line in metrics.splitlines() if line.startswith(HEAP_TRIMS)]
+                return bool(counted) and float(counted[0]) >= 1
+
+            report.add(
+                "the heap trim runs in the image (glibc's malloc_trim found)",
+                await poll(trimmed, 10),
+                "bildungslotse_heap_trims_total ≥ 1 in /metrics within 10 s",
             )
             report.add(
                 "the bot registered its webhook at the stand-in",
