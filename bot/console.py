@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 from bot.clock import Clock, system_clock
 from bot.conversation import ConversationService
 from bot.transport_spec import TransportSpec
+from handlers.catalogue import t
 from handlers.turn import Option, Reply, Turn, TurnKind
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ async def chat(
         if refresh is not None:
             await refresh.stop()
     if interactive:
-        stdout.write("Auf Wiedersehen!\n")
+        stdout.write(t(service.language_of(TRANSPORT, user), "console.goodbye") + "\n")
 
 
 def run_chat(service: ConversationService, user: str, refresh: OfferRefresh | None = None) -> None:

@@ -150,6 +150,12 @@ class ConversationService:
             log.exception("a deferred %s failed", type(request).__name__)
             return []
 
+    def language_of(self, transport: str, external_id: str) -> str:
+        """The language this person's conversation is in (DEFAULT_LANGUAGE for somebody new)."""
+        with session_scope(self.engine) as session:
+            user = users.find_user(session, transport, external_id)
+        return normalise_language(user.language if user is not None else self.settings.default_language)
+
     def _language_hint(self, turn: Turn) -> str | None:
         """The client's language, else the operator's DEFAULT_LANGUAGE: used for brand-new conversations."""
         return turn.language or self.settings.default_language
