@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from functools import cache
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -24,8 +25,14 @@ HASHER = PasswordHasher()
 MIN_PASSWORD = 12
 MAX_FAILED = 5  # failed sign-ins in a row before the account is locked for LOCK_FOR
 LOCK_FOR = dt.timedelta(minutes=15)
-# verified against when the login is unknown, so an unknown name costs the same time as a wrong password
-_DUMMY_HASH = HASHER.hash("bildungslotse-dummy-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the login is unknown, so an unknown name costs the same time as a wrong
+    password. Made at the first sign-in, not at import: an argon2 hash is deliberately slow (about
+    0.15 s), and every process imports this module (the bot and `chat` through the privacy code)."""
+    return HASHER.hash("bildungslotse-dummy-password")
 
 
 class Role(StrEnum):
@@ -137,10 +144,10 @@ def authenticate(session: Session, login: str, password: str, now: dt.datetime) 
     """The account if login and password fit and it is active and not locked; counts failures."""
     account = get_by_login(session, login)
     if account is None or not account.active:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         return None
     if account.locked_until is not None and account.locked_until > now:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         return None
     if not _verify(account.password_hash, password):
         account.failed_logins += 1
