@@ -15,7 +15,7 @@ import datetime as dt
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,7 @@ from bot.settings import Settings
 from db import migrate
 from db.engine import make_engine
 from knowledge.base import KnowledgeBase
+from tests.telegram_standin import BotApiStandIn
 
 # fixtures shared by the reminder and broadcast tests (the Telegram outbox on the Bot API stand-in)
 pytest_plugins = ["tests.reminders_support", "tests.console_support"]
@@ -186,4 +187,18 @@ def service_for_properties(
     settings = load_settings(_env_file=None, admin_ids="console:p", flood_max_messages=1_000_000)
     engine = make_engine(f"sqlite:///{path}")
     yield ConversationService(engine, kb, feature_settings(settings), build_features())
+    engine.dispose()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[BotApiStandIn]:
+    """The Bot API stand-in (Telegram on loopback), fresh for each test."""
+    async with BotApiStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[sa.Engine]:
+    engine = make_engine(sqlite_url)
+    yield engine
     engine.dispose()

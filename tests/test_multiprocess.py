@@ -13,7 +13,6 @@ import asyncio
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +35,6 @@ ALICE, BOB = 1001, 1002
 SUBSCRIBERS = 300
 DIALOG = ("sit:beschaeftigt", "dist:lueneburg", "sec:gesundheit", "goal:weiterbildung")
 EDITED = "Von der Partnerin neu gefasst, während beide Prozesse liefen."
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as standin:
-        yield standin
 
 
 def question_with(api: BotApiStandIn, chat: int, prefix: str) -> SentMessage | None:

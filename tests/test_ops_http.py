@@ -70,12 +70,6 @@ async def running(api: BotApiStandIn, database_url: str, **overrides: Any) -> As
         engine.dispose()
 
 
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as standin:
-        yield standin
-
-
 def sample(metrics: str, name: str, **labels: str) -> float:
     """The value of one sample in Prometheus' text format (0 when it is not there yet)."""
     for line in metrics.splitlines():

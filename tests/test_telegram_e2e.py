@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -71,19 +71,6 @@ async def running_bot(
         yield runtime
     finally:
         await runtime.stop()
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Iterator[sa.Engine]:
-    engine = make_engine(sqlite_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -49,12 +49,6 @@ async def production_paced_bot(
         engine.dispose()
 
 
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as standin:
-        yield standin
-
-
 def texts(api: BotApiStandIn, chat: int, part: str) -> list[SentMessage]:
     return [m for m in api.messages(chat) if part in m.text]
 

@@ -4,8 +4,6 @@ become PTB's TimedOut / NetworkError, which the limiter retries (tests/test_tele
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
 import pytest
 from aiohttp import web
@@ -25,12 +23,6 @@ def _bot(base_url: str, token: str, request: AiohttpRequest | None = None) -> Bo
         request=request or AiohttpRequest(),
         get_updates_request=AiohttpRequest(1),
     )
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as standin:
-        yield standin
 
 
 async def test_a_message_with_a_keyboard_and_umlauts_arrives_as_sent(api: BotApiStandIn) -> None:

@@ -10,7 +10,7 @@ answered by the next start.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
@@ -23,7 +23,6 @@ from bot.conversation import ConversationService
 from bot.settings import Settings
 from bot.telegram.limiter import TelegramRateLimiter
 from bot.telegram.runtime import TelegramRuntime
-from db.engine import make_engine
 from handlers.catalogue import t
 from handlers.turn import Reply, Turn
 from knowledge.base import KnowledgeBase
@@ -49,19 +48,6 @@ class HeldService(ConversationService):
     async def handle(self, turn: Turn) -> list[Reply]:
         await self.open.wait()
         return await super().handle(turn)
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Iterator[sa.Engine]:
-    eng = make_engine(sqlite_url)
-    yield eng
-    eng.dispose()
 
 
 def make_service(api: BotApiStandIn, engine: sa.Engine, kb: KnowledgeBase) -> tuple[Settings, HeldService]:
