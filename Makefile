@@ -1,6 +1,7 @@
 # Bildungslotse – two set-up commands: `make demo` (console chat on SQLite) and `make test`.
 SHELL := /bin/bash
-FOUND_PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
+# 3.11 first: the image's Python, and the one constraints.txt (`make lock`) was resolved for
+FOUND_PYTHON := $(shell for p in python3.11 python3.12 python3.13 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { command -v $$p; break; }; done)
 PYTHON ?= $(FOUND_PYTHON)
 VENV ?= .venv
