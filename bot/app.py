@@ -69,10 +69,6 @@ def one_process_at_a_time(engine: sa.Engine) -> Iterator[None]:
             conn.commit()
 
 
-def load_knowledge(engine: sa.Engine) -> KnowledgeBase:
-    return load_knowledge_with_revision(engine)[1]
-
-
 def load_knowledge_with_revision(engine: sa.Engine) -> tuple[int, KnowledgeBase]:
     """The database is the truth; an empty offer table is filled from the bundled files first.
 

@@ -108,14 +108,22 @@ async def held_at_the_cap(api: BotApiStandIn, runtime: TelegramRuntime) -> None:
     assert runtime.updates.in_progress == CAP and not api.calls_to("sendMessage")
 
 
-async def test_at_the_limit_polling_leaves_updates_at_telegram_and_then_answers_all_in_order(
-    api: BotApiStandIn, sqlite_engine: sa.Engine, kb: KnowledgeBase
-) -> None:
-    settings, service = make_service(api, sqlite_engine, kb)
+@asynccontextmanager
+async def saturated_bot(
+    api: BotApiStandIn, engine: sa.Engine, kb: KnowledgeBase
+) -> AsyncIterator[tuple[TelegramRuntime, HeldService]]:
+    """A polling bot at its limit: three people flooded it, CAP updates are held in progress."""
+    settings, service = make_service(api, engine, kb)
     async with polling_bot(settings, service) as runtime:
         flood(api)
         await held_at_the_cap(api, runtime)
+        yield runtime, service
 
+
+async def test_at_the_limit_polling_leaves_updates_at_telegram_and_then_answers_all_in_order(
+    api: BotApiStandIn, sqlite_engine: sa.Engine, kb: KnowledgeBase
+) -> None:
+    async with saturated_bot(api, sqlite_engine, kb) as (_, service):
         service.open.set()
         for chat in CHATS:
             await api.wait_for(partial(all_questions_in, api, chat))
@@ -128,10 +136,7 @@ async def test_at_the_limit_polling_leaves_updates_at_telegram_and_then_answers_
 async def test_a_saturated_bot_stops_at_once_and_the_next_start_answers_what_it_left(
     api: BotApiStandIn, sqlite_engine: sa.Engine, kb: KnowledgeBase
 ) -> None:
-    settings, service = make_service(api, sqlite_engine, kb)
-    async with polling_bot(settings, service) as runtime:
-        flood(api)
-        await held_at_the_cap(api, runtime)
+    async with saturated_bot(api, sqlite_engine, kb) as (runtime, service):
         stopping = asyncio.create_task(runtime.stop())
         # the Updater's last getUpdates (confirming what it took) goes out without waiting for room
         await api.wait_for(lambda: api.pending_updates == len(CHATS) * len(DIALOG) - CAP or None, timeout=5)
